@@ -78,7 +78,6 @@ class Engine:
         self.stats = Stats()
         self.ami_up = False
         self.ami_synced = False
-        self.ami_was_up = False
         self.db_down = False
         self.db_retry_at = 0.0
         self.stopping = False
@@ -123,12 +122,12 @@ class Engine:
         except Exception as exc:  # a bad reload keeps the old config (brief: Standards)
             log.error("reload failed, keeping the previous configuration: %s", exc)
             if self.metrics:
-                self.metrics.config_reload(False)
+                self.metrics.config_reloaded(False)
         else:
             self._apply_campaigns(new)
             log.info("configuration reloaded: %d campaign(s)", len(self.campaigns))
             if self.metrics:
-                self.metrics.config_reload(True)
+                self.metrics.config_reloaded(True)
         if self.notifier:
             self.notifier.ready()
 
@@ -150,7 +149,8 @@ class Engine:
         self.db_down = True
         self.db_retry_at = self.mono() + 1.0
         if self.metrics:
-            self.metrics.db_error()
+            self.metrics.database_error()
+            self.metrics.set_database_connected(False)
         try:
             self.store.close()
         except Exception:
@@ -169,6 +169,8 @@ class Engine:
             return
         self.db_down = False
         log.info("database is back")
+        if self.metrics:
+            self.metrics.set_database_connected(True)
         self._flush_journal()
 
     def _flush_journal(self):
@@ -227,12 +229,14 @@ class Engine:
         try:
             while True:
                 self._wait_and_handle()
-                now = self.mono()
-                if now >= self.next_tick:
-                    self.next_tick = now + self.period
+                began = self.mono()
+                if began >= self.next_tick:
+                    self.next_tick = began + self.period
                     self._tick()
                 self._dial()
                 self._watchdog()
+                if self.metrics:
+                    self.metrics.observe_iteration(self.mono() - began)
                 if self._finished():
                     break
         finally:
@@ -330,10 +334,7 @@ class Engine:
     def _on_connected(self):
         self.ami_up = True
         if self.metrics:
-            self.metrics.ami_connected(True)
-            if self.ami_was_up:
-                self.metrics.ami_reconnect()
-        self.ami_was_up = True
+            self.metrics.set_ami_connected(True)
         try:
             channels = self.link.core_show_channels()
         except Exception as exc:
@@ -349,7 +350,7 @@ class Engine:
         self.ami_up = False
         self.ami_synced = False
         if self.metrics:
-            self.metrics.ami_connected(False)
+            self.metrics.set_ami_connected(False)
 
     def _resync(self, channels):
         """Rebuild in-flight state from the PBX's live channels (our ChannelIds are Uniqueids)."""
@@ -445,7 +446,7 @@ class Engine:
                 state.window = is_open
                 state.idle_until = 0.0
             if self.metrics:
-                self.metrics.window_open(name, is_open)
+                self.metrics.set_window_open(name, is_open)
 
     # -- dialling ---------------------------------------------------------------------
     def _can_dial(self):
@@ -626,9 +627,9 @@ class Engine:
         else:
             text = f"dialing {live}/{lines} lines in {active} campaign(s)"
         if self.metrics:
-            self.metrics.buffered(len(self.journal))
+            self.metrics.set_results_buffered(len(self.journal))
             for name, state in self.campaigns.items():
-                self.metrics.set_live(name, state.live, state.settings.maxlines)
+                self.metrics.set_calls_live(name, state.live)
         if text != self.last_status:
             self.last_status = text
             log.debug("status: %s", text)
