@@ -1,4 +1,4 @@
-"""systemd/: the unit verifies cleanly, is hardened, and its account/permission snippets work."""
+"""systemd/: the unit verifies cleanly, is hardened, and its sysusers snippet creates the account."""
 import os
 import re
 import shutil
@@ -10,7 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "dialer.service"
 SYSUSERS = ROOT / "systemd" / "dialer.sysusers"
-TMPFILES = ROOT / "systemd" / "dialer.tmpfiles"
 MAX_EXPOSURE = 2.0
 
 
@@ -110,18 +109,3 @@ def test_sysusers_creates_a_locked_system_account(tmp_path):
     assert user[5:] == ["/var/lib/dialer", "/usr/sbin/nologin"]
     groups = {l.split(":")[0]: l.split(":") for l in (tmp_path / "etc/group").read_text().splitlines()}
     assert groups["dialer"][2] == user[3]
-
-
-def test_tmpfiles_makes_the_config_readable_by_the_service_group_only(tmp_path):
-    tmpfiles = shutil.which("systemd-tmpfiles") or pytest.fail("systemd-tmpfiles not found; install systemd")
-    create_account(tmp_path)
-    conf = tmp_path / "etc/dialer.conf"
-    conf.write_text("[general]\nmysqlpassword=secret\n")
-    conf.chmod(0o644)
-    (tmp_path / "etc/dialer.d").mkdir(mode=0o755)
-    subprocess.run([tmpfiles, f"--root={tmp_path}", "--create", str(TMPFILES)], check=True, capture_output=True)
-    gid = int((tmp_path / "etc/group").read_text().split("dialer:x:")[1].split(":")[0])
-    st = conf.stat()
-    assert (oct(st.st_mode & 0o777), st.st_uid, st.st_gid) == ("0o640", 0, gid)
-    st = (tmp_path / "etc/dialer.d").stat()
-    assert (oct(st.st_mode & 0o777), st.st_gid) == ("0o750", gid)
