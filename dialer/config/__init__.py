@@ -150,7 +150,7 @@ def _mask_line(line):
 
 
 def _parse(text, source):
-    """One file -> [(section, {key: _Raw}, "file:line" of its header)] in file order."""
+    """One file -> [(section, [(canonical key, _Raw)], "file:line" of its header)] in file order."""
     parser = _parser()
     try:
         parser.read_string(text, source=source)
@@ -181,15 +181,8 @@ def _parse(text, source):
                 validate_campaign_name(section, where="campaign section")
             except ConfigError as exc:
                 raise ConfigError(f"{header}: {exc}") from None
-        keys = {}
-        for key, value in parser.items(section, raw=True):
-            raw = _Raw(value, source, lines.get((section, key)), key)
-            canonical = ALIASES.get(key, key) if name != "general" else key
-            other = keys.get(canonical)
-            if other is not None and other.value.strip().lower() != value.strip().lower():
-                raise ConfigError(f"{raw.where}: [{name}] {key} = {value!r} contradicts {other.spelled} = "
-                                  f"{other.value!r} (line {other.line}): expected one of the two, or the same value")
-            keys[canonical] = raw
+        keys = [(ALIASES.get(key, key) if name != "general" else key, _Raw(value, source, lines.get((section, key)), key))
+                for key, value in parser.items(section, raw=True)]
         result.append((name, keys, header))
     return result
 
@@ -202,9 +195,9 @@ def _error(raw, section, key, setting, exc):
 
 
 def _convert(section, keys, table, other_table, other_home, warnings):
-    """{key: _Raw} of one section -> ({name: value}, {name: _Raw}) for the known keys."""
+    """[(key, _Raw)] of one section -> ({name: value}, {name: _Raw}) for the known keys."""
     values, origins = {}, {}
-    for key, raw in keys.items():
+    for key, raw in keys:
         setting = table.get(key)
         if setting is None:
             warnings.append(_unknown(raw, section, key, table, other_table, other_home))
@@ -218,6 +211,10 @@ def _convert(section, keys, table, other_table, other_home, warnings):
         if setting.inert and value != setting.default_value():
             warnings.append(f"{raw.where}: [{section}] {raw.spelled} = {raw.value!r} has no effect in this dialer "
                             "(accepted for compatibility)")
+        if key in origins and values[key] != value:   # an alias and its key, both in this section
+            other = origins[key]
+            raise ConfigError(f"{raw.where}: [{section}] {raw.spelled} = {raw.value!r} contradicts {other.spelled} = "
+                              f"{other.value!r} (line {other.line}): expected one of the two, or the same value")
         values[key], origins[key] = value, raw
     return values, origins
 
@@ -303,16 +300,10 @@ def _window(section, values, origins, warnings):
     start = 0 if start is None else start
     stop = 24 if stop is None else stop
     raw = origins.get("timestop") or origins.get("timestart")
-    if start >= stop:
-        raise ConfigError(f"{raw.where}: [{section}] timestart = {start}, timestop = {stop}: "
-                          "expected timestart < timestop (hours 0-24)")
-    if (start, stop) == (0, 24):
-        return None
-    spec = f"{start}h-{stop}h"
     try:
-        return types.timeslot(spec)
+        return types.hours_window(start, stop)
     except ValueError as exc:
-        raise ConfigError(f"{raw.where}: [{section}] timestart/timestop = {spec!r}: expected {exc}") from None
+        raise ConfigError(f"{raw.where}: [{section}] timestart = {start}, timestop = {stop}: expected {exc}") from None
 
 
 _MODE_NEEDS = {"voximal": ("uri",), "vxml": ("uri",), "application": ("application",),

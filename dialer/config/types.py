@@ -202,14 +202,32 @@ def dialprefix(value):
 _VARNAME_RE = re.compile(r"(__?)?[A-Za-z][A-Za-z0-9_]{0,79}\Z")
 
 
-def chanvar(value):
-    """NAME=value, a channel variable set on the originated call."""
+class Pair(str):
+    """A NAME=value (or 'Name: value') setting: still the text the user wrote, normalised, so it
+    can be passed on as is, with `.name` and `.value` (None for a bare chanvar NAME)."""
+
+    def __new__(cls, name, value, sep="="):
+        self = super().__new__(cls, name if value is None else f"{name}{sep}{value}")
+        self.name, self.value = name, value
+        return self
+
+
+def chanvar(value, bare_ok=False):
+    """NAME=value, a channel variable set on the originated call (with bare_ok, NAME alone too)."""
     name, sep, val = value.partition("=")
     name = name.strip()
-    if not sep or not _VARNAME_RE.match(name):
-        raise ValueError("NAME=value with NAME a channel variable name (letters, digits, '_')")
+    if not _VARNAME_RE.match(name) or not (sep or bare_ok):
+        what = "NAME or NAME=value" if bare_ok else "NAME=value"
+        raise ValueError(f"{what} with NAME a channel variable name (letters, digits, '_')")
+    if not sep:
+        return Pair(name, None)
     _no_control(val, "NAME=value")
-    return (name, val.strip())
+    return Pair(name, val.strip())
+
+
+def chanvar_or_name(value):
+    """The manual's chanvar: NAME (the variable receives the lead's param) or NAME=value."""
+    return chanvar(value, bare_ok=True)
 
 
 _HEADER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,79}\Z")
@@ -221,7 +239,7 @@ def sipheader(value):
     if not match or not _HEADER_NAME_RE.match(match.group(1)):
         raise ValueError("a SIP header 'Name: value' with Name made of letters, digits and '-'")
     _no_control(match.group(2), "a SIP header")
-    return (match.group(1), match.group(2).strip())
+    return Pair(match.group(1), match.group(2).strip(), ": ")
 
 
 def app_name(value):
@@ -270,10 +288,12 @@ class CodeFilter:
 
 def code_list(item_re, what):
     """A comma separated list of codes, each optionally prefixed by '!' to exclude it."""
-    expected = f"a comma separated list of {what}, each optionally preceded by ! to exclude it"
+    expected = f"a comma separated list of {what}, each optionally preceded by ! to exclude it, or 0/none"
     item = re.compile(item_re)
 
     def convert(value):
+        if value.strip().lower() in NONE_OR_ZERO_WORDS:
+            return CodeFilter()
         include, exclude = [], []
         for raw in value.split(","):
             raw = raw.strip()
@@ -299,11 +319,16 @@ def pause(value):
 
 
 def filter_expression(value):
-    """A filter over the campaign's columns, checked now so that a bad one stops the load."""
+    """A filter over the campaign's columns, parsed now so that a bad one stops the load."""
     from dialer.rules.filterexpr import parse_filter
     _no_control(value, "a filter")
-    _rules_parse(parse_filter, value, "a filter such as: attempts < 3 AND phone LIKE '33%'")
-    return value
+    return _rules_parse(parse_filter, value, "a filter such as: attempts < 3 AND phone LIKE '33%'")
+
+
+def hours_window(timestart, timestop):
+    """The original's timestart/timestop hours as a timeslot."""
+    from dialer.rules.timeslot import from_hours
+    return from_hours(timestart, timestop)
 
 
 def _rules_parse(parser, value, expected):
