@@ -1,0 +1,28 @@
+"""Campaign store: one table per campaign on MariaDB/MySQL or SQLite (see docs/store.md).
+
+    st = store.open_store(cfg.general)
+"""
+from .admin import AdminMixin
+from .base import StoreBase
+from .claims import ClaimsMixin
+from .dialect import for_engine
+from .dump import DumpMixin
+from .errors import StoreError, StoreUnavailable
+from .importer import ImportMixin, ImportReport
+from .stats import StatsMixin, format_table
+
+__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
+
+
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, StoreBase):
+    """All store operations over one connection (opened lazily, reopened after a loss)."""
+
+    def drop_campaign(self, name):
+        AdminMixin.drop_campaign(self, name)
+        if self._promoted:
+            self._promoted.pop(name, None)
+
+
+def open_store(general):
+    """A Store for cfg.general; nothing is connected until the first operation."""
+    return Store(for_engine(general))

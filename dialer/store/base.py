@@ -1,0 +1,107 @@
+"""Connection handling shared by every store operation."""
+import contextlib
+import datetime as _dt
+
+from . import schema
+from .errors import StoreError, StoreUnavailable
+
+
+def sqltime(epoch):
+    """Epoch seconds -> the 'YYYY-MM-DD HH:MM:SS' local time both backends store in TIMESTAMPs."""
+    return _dt.datetime.fromtimestamp(int(epoch)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class StoreBase:
+    def __init__(self, dialect):
+        self.d = dialect
+        self._conn = None
+        self._known = set()   # campaigns whose table we have seen; saves a lookup per claim
+
+    # -- connection ---------------------------------------------------------------
+    def conn(self):
+        if self._conn is None:
+            self._conn = self.d.connect()
+        return self._conn
+
+    def close(self):
+        c, self._conn = self._conn, None
+        if c is not None:
+            try:
+                c.close()
+            except Exception:
+                pass
+
+    def _fail(self, exc):
+        err = self.d.translate(exc)
+        if isinstance(err, StoreUnavailable):
+            # The connection is unusable now; the next call reconnects.
+            self.close()
+        return err
+
+    def ping(self):
+        self.scalar("SELECT 1")
+
+    # -- statements ------------------------------------------------------------------
+    def execute(self, sql, params=()):
+        """Run one statement; returns the cursor (rows fetched by the caller)."""
+        try:
+            cur = self.conn().cursor()
+            cur.execute(self.d.sql(sql), tuple(params))
+            return cur
+        except Exception as exc:
+            raise self._fail(exc) from exc
+
+    def rows(self, sql, params=()):
+        cur = self.execute(sql, params)
+        try:
+            return cur.fetchall()
+        except Exception as exc:
+            raise self._fail(exc) from exc
+
+    def scalar(self, sql, params=()):
+        r = self.rows(sql, params)
+        return r[0][0] if r else None
+
+    @contextlib.contextmanager
+    def write_tx(self):
+        """A write transaction: BEGIN IMMEDIATE on SQLite (one writer), START TRANSACTION on MySQL."""
+        conn = self.conn()
+        try:
+            conn.cursor().execute(self.d.begin_write)
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        try:
+            yield
+        except BaseException as exc:
+            try:
+                conn.cursor().execute("ROLLBACK")
+            except Exception:
+                self.close()
+            raise
+        else:
+            try:
+                conn.cursor().execute("COMMIT")
+            except Exception as exc:
+                raise self._fail(exc) from exc
+
+    # -- names -------------------------------------------------------------------------
+    def table_exists(self, table):
+        return bool(self.scalar(self.d.exists_sql(), (table,)))
+
+    def exists(self, name):
+        schema.check_campaign_name(name)
+        return self.table_exists(name)
+
+    def campaign(self, name):
+        """Validate a campaign name and check its table is there; returns the quoted name."""
+        schema.check_campaign_name(name)
+        if name in self._known:
+            return self.d.q(name)
+        if not self.table_exists(name):
+            raise StoreError(f"campaign {name!r} does not exist (create it with: dialer -c {name} -a create)")
+        self._known.add(name)
+        return self.d.q(name)
+
+    def ensure_globals(self):
+        for stmt in schema.global_ddl(self.d):
+            self.execute(stmt)

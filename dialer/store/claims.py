@@ -1,0 +1,209 @@
+"""The engine's side of the store: claim, set_channel, record, renew, held, repair.
+
+A claim moves leads READY -> ACTIVE with the instance id (`owner`) and a lease; record()
+moves them on (READY/WAITING to retry, FINAL otherwise) only if the caller still owns them
+(fencing: a lead released by repair() cannot be overwritten by a late result).
+"""
+import time
+
+from .. import codes
+from ..model import Lead
+from . import schema
+from .base import sqltime
+from .errors import StoreError
+
+TEXT_MAX = 255
+LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channelid"
+
+
+def _lead(r):
+    return Lead(id=int(r[0]), phone=r[1], param=r[2] or "", attempts=int(r[3]), pickups=int(r[4]),
+                disposition=int(r[5]), timezone=r[6] or "", channelid=r[7])
+
+
+def _text(v):
+    v = "" if v is None else str(v)
+    return v[:TEXT_MAX]
+
+
+def _in(ids):
+    return f"({', '.join('?' * len(ids))})"
+
+
+class ClaimsMixin:
+    _promoted = None
+
+    def claim(self, name, n, owner, lease_s, now, sel):
+        """Atomically take up to n dialable leads for `owner` until now + lease_s."""
+        t = self.campaign(name)
+        n = int(n)
+        if n <= 0:
+            return []
+        order = schema.ORDERS.get(sel.orderby)
+        if order is None:
+            raise StoreError(f"orderby {sel.orderby!r}: expected one of {', '.join(schema.ORDERS)}")
+        now_i = int(now)
+        self._promote(name, t, now_i, sel.attempts)
+        d = self.d
+        where = ["state = ?", "attempts < ?"]
+        params = [schema.READY, int(sel.attempts)]
+        if sel.not_updated_since is not None:
+            where.append("(datetime IS NULL OR datetime < ?)")
+            params.append(sqltime(sel.not_updated_since))
+        if sel.blacklist and str(sel.blacklist).lower() != "none":
+            bt = self._list_cached(sel.blacklist)
+            where.append(f"NOT EXISTS (SELECT 1 FROM {bt} b WHERE b.phone = {t}.phone)")
+        if sel.usednc:
+            where.append(f"NOT EXISTS (SELECT 1 FROM {d.q(schema.DNC_TABLE)} dn WHERE dn.phone = {t}.phone)")
+        if not sel.multiplecalls:
+            where.append(f"NOT EXISTS (SELECT 1 FROM {d.q(schema.INFLIGHT_TABLE)} f WHERE f.phone = {t}.phone)")
+        if sel.where:
+            frag, fparams = sel.where
+            where.append(f"({frag})")
+            params.extend(fparams)
+        if sel.zones is not None:
+            zones = list(sel.zones)
+            if not zones:
+                return []
+            where.append(f"timezone IN {_in(zones)}")
+            params.extend(zones)
+        sql = (f"SELECT {LEAD_COLS} FROM {t} WHERE {' AND '.join(where)} "
+               f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?{d.skip_locked}")
+        params += [n, max(0, int(sel.skip or 0))]
+        until = int(now + lease_s)
+        with self.write_tx():
+            if d.lock_row:
+                # Serialises claims across instances so the in-flight check below and the
+                # in-flight insert are one atomic step (multiplecalls=false).
+                self.rows(f"SELECT name FROM {d.q(schema.LOCK_TABLE)} WHERE name = 'claim'{d.lock_row}")
+            leads = [_lead(r) for r in self.rows(sql, params)]
+            if not sel.multiplecalls:
+                uniq, phones = [], set()
+                for lead in leads:
+                    if lead.phone not in phones:
+                        phones.add(lead.phone)
+                        uniq.append(lead)
+                leads = uniq
+            if not leads:
+                return []
+            ids = [lead.id for lead in leads]
+            self.execute(f"UPDATE {t} SET state = ?, owner = ?, lease = ?, attempts = attempts + 1, "
+                         f"datetime = ?, channelid = NULL{d.set_lastupdated} WHERE id IN {_in(ids)}",
+                         [schema.ACTIVE, owner, until, sqltime(now)] + ids)
+            self.execute_many(f"REPLACE INTO {d.q(schema.INFLIGHT_TABLE)} (campaign, lead_id, phone, owner, since) "
+                              "VALUES (?, ?, ?, ?, ?)", [(name, lead.id, lead.phone, owner, now_i) for lead in leads])
+        for lead in leads:
+            lead.attempts += 1
+            lead.channelid = None
+        return leads
+
+    def _list_cached(self, table):
+        cache = self.__dict__.setdefault("_lists", {})
+        if table not in cache:
+            cache[table] = self.list_table(table)
+        return cache[table]
+
+    def _promote(self, name, t, now_i, max_attempts):
+        """WAITING leads whose time has come become READY; expired leases are released.
+
+        Once per second per campaign is enough: both are cheap index range scans, but a
+        claim can run many times a second.
+        """
+        if self._promoted is None:
+            self._promoted = {}
+        if self._promoted.get(name) == now_i:
+            return
+        self._promoted[name] = now_i
+        self.execute(f"UPDATE {t} SET state = ? WHERE state = ? AND nextcall <= ?",
+                     (schema.READY, schema.WAITING, now_i))
+        expired = [int(r[0]) for r in self.rows(f"SELECT id FROM {t} WHERE state = ? AND lease < ?",
+                                                 (schema.ACTIVE, now_i))]
+        if expired:
+            self._release(name, t, expired, "Released: lease expired (dialer instance gone)",
+                          max_attempts, 0, now_i)
+
+    def _release(self, name, t, ids, reason, max_attempts, attemptsdelay, now_i):
+        """Give leads an undefined outcome (-1): the attempt counts, the retry rule applies."""
+        cap = 1 << 30 if max_attempts is None else int(max_attempts)
+        delay = max(0, int(attemptsdelay or 0))
+        released = 0
+        with self.write_tx():
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                released += self.execute(
+                    f"UPDATE {t} SET disposition = CASE WHEN attempts >= ? THEN ? ELSE ? END, "
+                    f"state = CASE WHEN attempts >= ? THEN ? ELSE ? END, reason = ?, nextcall = ?, "
+                    f"owner = NULL, lease = NULL, channelid = NULL{self.d.set_lastupdated} "
+                    f"WHERE state = ? AND id IN {_in(part)}",
+                    [cap, codes.BURNED, codes.UNDEFINED, cap, schema.FINAL,
+                     schema.WAITING if delay else schema.READY, reason, now_i + delay, schema.ACTIVE] + part).rowcount
+                self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id IN {_in(part)}",
+                             [name] + part)
+        return released
+
+    def set_channel(self, name, lead_id, owner, channelid):
+        t = self.campaign(name)
+        return self.execute(f"UPDATE {t} SET channelid = ? WHERE id = ? AND owner = ? AND state = ?",
+                            (channelid, int(lead_id), owner, schema.ACTIVE)).rowcount == 1
+
+    def record(self, name, lead_id, owner, outcome, now, attemptsdelay, max_attempts):
+        """Write an attempt's result and release the claim; False if `owner` no longer holds it."""
+        t = self.campaign(name)
+        code = int(outcome.disposition)
+        delay = max(0, int(attemptsdelay or 0))
+        if codes.is_retryable(code):
+            cap = int(max_attempts)
+            disp_sql, disp_p = "CASE WHEN attempts >= ? THEN ? ELSE ? END", [cap, codes.BURNED, code]
+            state_sql, state_p = "CASE WHEN attempts >= ? THEN ? ELSE ? END", [
+                cap, schema.FINAL, schema.WAITING if delay else schema.READY]
+        else:
+            disp_sql, disp_p, state_sql, state_p = "?", [code], "?", [schema.FINAL]
+        lead_id = int(lead_id)
+        with self.write_tx():
+            ok = self.execute(
+                f"UPDATE {t} SET disposition = {disp_sql}, state = {state_sql}, reason = ?, cause = ?, "
+                f"duration = ?, result = ?, pickups = pickups + ?, nextcall = ?, owner = NULL, lease = NULL, "
+                f"channelid = NULL{self.d.set_lastupdated} WHERE id = ? AND owner = ? AND state = ?",
+                disp_p + state_p + [_text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
+                                    _text(outcome.result), 1 if outcome.picked_up else 0, int(now) + delay,
+                                    lead_id, owner, schema.ACTIVE]).rowcount == 1
+            self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
+                         "AND owner = ?", (name, lead_id, owner))
+            if ok and code == codes.DO_NOT_CALL:
+                self.execute(f"{self.d.insert_ignore} INTO {self.d.q(schema.DNC_TABLE)} (phone) "
+                             f"SELECT phone FROM {t} WHERE id = ?", (lead_id,))
+        return ok
+
+    def renew(self, name, owner, until):
+        """Extend the lease of every lead `owner` holds in a campaign; returns how many."""
+        t = self.campaign(name)
+        return self.execute(f"UPDATE {t} SET lease = ? WHERE owner = ? AND state = ?",
+                            (int(until), owner, schema.ACTIVE)).rowcount
+
+    def held(self, name, owner):
+        t = self.campaign(name)
+        return [_lead(r) for r in self.rows(
+            f"SELECT {LEAD_COLS} FROM {t} WHERE owner = ? AND state = ? ORDER BY id", (owner, schema.ACTIVE))]
+
+    def repair(self, name, owner=None, live_channelids=(), now=None, force=False, max_attempts=None,
+               attemptsdelay=0):
+        """Release leads left in progress by a dead instance; returns how many.
+
+        Which: those of `owner` (given), else those whose lease expired (or all with force),
+        minus the ones whose channel is still live in Asterisk (`live_channelids`).
+        """
+        t = self.campaign(name)
+        now_i = int(time.time() if now is None else now)
+        if owner is not None:
+            cond, p = "owner = ?", [owner]
+        elif force:
+            cond, p = "1 = 1", []
+        else:
+            cond, p = "lease < ?", [now_i]
+        live = set(live_channelids or ())
+        ids = [int(r[0]) for r in self.rows(f"SELECT id, channelid FROM {t} WHERE state = ? AND {cond}",
+                                            [schema.ACTIVE] + p) if r[1] is None or r[1] not in live]
+        if not ids:
+            return 0
+        return self._release(name, t, ids, "Released: the dialer stopped during the call", max_attempts,
+                             attemptsdelay, now_i)

@@ -1,0 +1,231 @@
+"""Everything that differs between MariaDB/MySQL and SQLite, in one place.
+
+The rest of the store writes SQL once, with `?` placeholders and `d.q()` for identifiers.
+"""
+import os
+import sqlite3
+
+from .errors import StoreError, StoreUnavailable
+
+# PyMySQL/MariaDB error numbers that mean "the server is not there for us".
+MYSQL_UNAVAILABLE = {
+    1040,  # too many connections
+    1044,  # access denied to database
+    1045,  # access denied (wrong user/password)
+    1129,  # host blocked
+    1130,  # host not allowed
+    1205,  # lock wait timeout
+    1213,  # deadlock (retryable by the caller)
+    2002, 2003, 2005, 2006, 2013, 2014, 2055,
+    1927,  # connection killed
+    4031,  # disconnected by server (idle)
+}
+MYSQL_UNKNOWN_DB = 1049
+
+
+class MySQL:
+    name = "mysql"
+    pk = "INT NOT NULL AUTO_INCREMENT PRIMARY KEY"
+    lastupdated = "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP"
+    rnd_default = "INT NOT NULL DEFAULT (FLOOR(RAND() * 2147483647))"
+    table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    insert_ignore = "INSERT IGNORE"
+    begin_write = "START TRANSACTION"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    lock_row = " FOR UPDATE"
+    set_lastupdated = ""   # ON UPDATE CURRENT_TIMESTAMP does it
+
+    def __init__(self, general):
+        self.g = general
+        self.database = getattr(general, "mysqldatabase", None) or "dialer"
+        self.where = f"MariaDB/MySQL database {self.database!r} at " + (
+            getattr(general, "mysqlsocket", None) or
+            f"{getattr(general, 'mysqlhost', None) or 'localhost'}:{int(getattr(general, 'mysqlport', None) or 3306)}")
+
+    @staticmethod
+    def q(ident):
+        return f"`{ident}`"
+
+    @staticmethod
+    def index_name(table, suffix):
+        return suffix  # index names are per table on MySQL
+
+    @staticmethod
+    def sql(text):
+        # PyMySQL formats with %s: protect literal % (LIKE patterns come as parameters anyway).
+        return text.replace("%", "%%").replace("?", "%s")
+
+    def connect(self, with_db=True):
+        import pymysql
+        from pymysql.constants import CLIENT
+        g = self.g
+        kw = dict(user=getattr(g, "mysqluser", None) or "root", password=getattr(g, "mysqlpassword", None) or "",
+                  charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=5,
+                  client_flag=CLIENT.FOUND_ROWS,
+                  init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        sock = getattr(g, "mysqlsocket", None)
+        if sock:
+            kw["unix_socket"] = sock
+        else:
+            kw["host"] = getattr(g, "mysqlhost", None) or "localhost"
+            kw["port"] = int(getattr(g, "mysqlport", None) or 3306)
+        if with_db:
+            kw["database"] = self.database
+        try:
+            return pymysql.connect(**kw)
+        except Exception as exc:
+            raise self.translate(exc) from exc
+
+    def translate(self, exc):
+        """Map a driver exception to StoreUnavailable / StoreError with a one-line message."""
+        import pymysql
+        if isinstance(exc, StoreError):
+            return exc
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        msg = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        msg = " ".join(msg.split())
+        if code == MYSQL_UNKNOWN_DB:
+            return StoreError(f"database {self.database!r} does not exist on {self.where.split(' at ')[1]} "
+                              "(create it with: dialer -a createdatabase)")
+        if code in MYSQL_UNAVAILABLE or isinstance(exc, (pymysql.err.InterfaceError, OSError)):
+            return StoreUnavailable(f"{self.where} is unavailable: {msg}")
+        return StoreError(f"{self.where}: {msg}")
+
+    def is_connection_error(self, exc):
+        return isinstance(exc, StoreUnavailable)
+
+    def exists_sql(self):
+        return ("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                "AND table_name = ?")
+
+    def columns_sql(self, table):
+        return ("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
+                "AND table_name = ?"), (table,)
+
+    def create_database(self, store):
+        conn = self.connect(with_db=False)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {self.q(self.database)} "
+                            "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        except Exception as exc:
+            raise self.translate(exc) from exc
+        finally:
+            conn.close()
+
+    def drop_database(self, store):
+        store.close()
+        conn = self.connect(with_db=False)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS {self.q(self.database)}")
+        except Exception as exc:
+            raise self.translate(exc) from exc
+        finally:
+            conn.close()
+
+    def streaming_cursor(self, conn):
+        import pymysql.cursors
+        return conn.cursor(pymysql.cursors.SSCursor)
+
+    def bulk_load(self, cur, table, columns, rows_file, ignore=False):
+        """LOAD DATA LOCAL INFILE a tab-separated file we wrote ourselves; returns rows added."""
+        cols = ", ".join(self.q(c) for c in columns)
+        cur.execute(f"LOAD DATA LOCAL INFILE %s {'IGNORE ' if ignore else ''}INTO TABLE {self.q(table)} "
+                    "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                    f"LINES TERMINATED BY '\\n' ({cols})", (rows_file,))
+        return cur.rowcount
+
+    bulk_needs_file = True
+
+
+class SQLite:
+    name = "sqlite"
+    pk = "INTEGER PRIMARY KEY"
+    lastupdated = "TIMESTAMP NOT NULL DEFAULT (datetime('now', 'localtime'))"
+    rnd_default = "INT NOT NULL DEFAULT (abs(random()) % 2147483647)"
+    table_options = ""
+    insert_ignore = "INSERT OR IGNORE"
+    begin_write = "BEGIN IMMEDIATE"
+    skip_locked = ""
+    lock_row = ""
+    # No ON UPDATE clause in SQLite: every UPDATE of a lead says it explicitly.
+    set_lastupdated = ", lastupdated = datetime('now', 'localtime')"
+    bulk_needs_file = False
+    BUSY_TIMEOUT_MS = 10000
+
+    def __init__(self, general):
+        self.path = getattr(general, "sqlitepath", None) or "/var/lib/dialer/dialer.sqlite"
+        self.where = f"SQLite database {self.path}"
+
+    @staticmethod
+    def q(ident):
+        return f'"{ident}"'
+
+    @staticmethod
+    def index_name(table, suffix):
+        return f"{table}__{suffix}"  # SQLite index names are per database
+
+    @staticmethod
+    def sql(text):
+        return text
+
+    def connect(self, with_db=True):
+        if not os.path.exists(self.path) and with_db:
+            raise StoreError(f"{self.where} does not exist (create it with: dialer -a createdatabase)")
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            # WAL: the daemon and the command line use the file at once.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise self.translate(exc) from exc
+        return conn
+
+    def translate(self, exc):
+        if isinstance(exc, StoreError):
+            return exc
+        msg = " ".join(str(exc).split())
+        if isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in msg or "unable to open" in msg or "disk I/O" in msg or "readonly" in msg
+                or "busy" in msg):
+            return StoreUnavailable(f"{self.where} is unavailable: {msg}")
+        if isinstance(exc, OSError):
+            return StoreUnavailable(f"{self.where} is unavailable: {exc.strerror or exc}")
+        return StoreError(f"{self.where}: {msg}")
+
+    def exists_sql(self):
+        return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+    def columns_sql(self, table):
+        return f"SELECT name FROM pragma_table_info(?)", (table,)
+
+    def create_database(self, store):
+        d = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(d):
+            raise StoreError(f"{self.where}: directory {d} does not exist")
+        self.connect(with_db=False).close()
+
+    def drop_database(self, store):
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(self.path + suffix)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise StoreError(f"cannot remove {self.path + suffix}: {exc.strerror}") from exc
+
+    def streaming_cursor(self, conn):
+        return conn.cursor()
+
+
+def for_engine(general):
+    engine = (getattr(general, "dbengine", None) or "mysql").lower()
+    if engine == "mysql":
+        return MySQL(general)
+    if engine == "sqlite":
+        return SQLite(general)
+    raise StoreError(f"[general] dbengine = {engine!r}: expected mysql or sqlite")

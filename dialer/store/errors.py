@@ -1,0 +1,13 @@
+"""The two store exceptions; str(e) is always one line for the user."""
+
+
+class StoreError(Exception):
+    """A user-level problem: missing campaign, table exists, bad name, bad input."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or refused us (down, lost, wrong password, locked).
+
+    A subclass of StoreError so a caller that only reports errors needs one except clause;
+    the engine catches it first to buffer results instead of failing.
+    """

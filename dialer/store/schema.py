@@ -1,0 +1,136 @@
+"""The campaign table and the global tables, defined once for both backends.
+
+Column order starts with the original dialer's columns so existing reports keep working;
+the engine's columns follow. `state` is maintained by the store only:
+
+  READY    retryable and callable now (its next-call time was reached when last looked at)
+  WAITING  retryable, next call at `nextcall` (epoch s); promoted to READY by claim()
+  ACTIVE   claimed by `owner` until `lease` (epoch s)
+  FINAL    a final return code; never dialled again
+
+Every ordering a claim can ask for has an index that starts with `state`, so picking the next
+N READY leads reads N index entries whatever the table size.
+"""
+import re
+
+READY, WAITING, ACTIVE, FINAL = 0, 1, 2, 3
+STATE_NAMES = {READY: "ready", WAITING: "waiting", ACTIVE: "in progress", FINAL: "final"}
+
+IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+# Our own tables live next to the campaign tables; a campaign may not take their names.
+DNC_TABLE = "dialer_dnc"
+INFLIGHT_TABLE = "dialer_inflight"
+ZONES_TABLE = "dialer_zones"
+LOCK_TABLE = "dialer_lock"
+RESERVED_PREFIX = "dialer_"
+
+# (name, type) with {placeholders} the dialect fills: {pk}, {lastupdated}, {rnd}.
+CAMPAIGN_COLUMNS = (
+    ("id", "{pk}"),
+    ("phone", "VARCHAR(64) NOT NULL"),
+    ("datetime", "TIMESTAMP NULL DEFAULT NULL"),
+    ("attempts", "INT NOT NULL DEFAULT 0"),
+    ("pickups", "INT NOT NULL DEFAULT 0"),
+    ("disposition", "INT NOT NULL DEFAULT 1"),
+    ("reason", "VARCHAR(255) NOT NULL DEFAULT 'Unknow'"),
+    ("duration", "INT NOT NULL DEFAULT 0"),
+    ("param", "VARCHAR(255) NOT NULL DEFAULT ''"),
+    ("result", "VARCHAR(255) NOT NULL DEFAULT ''"),
+    ("cause", "VARCHAR(255) NOT NULL DEFAULT ''"),
+    ("lastupdated", "{lastupdated}"),
+    ("state", "SMALLINT NOT NULL DEFAULT 0"),
+    ("nextcall", "BIGINT NOT NULL DEFAULT 0"),
+    ("owner", "VARCHAR(64) NULL DEFAULT NULL"),
+    ("lease", "BIGINT NULL DEFAULT NULL"),
+    ("channelid", "VARCHAR(150) NULL DEFAULT NULL"),
+    ("timezone", "VARCHAR(64) NOT NULL DEFAULT ''"),
+    ("areacode", "VARCHAR(16) NOT NULL DEFAULT ''"),
+    ("zipcode", "VARCHAR(16) NOT NULL DEFAULT ''"),
+    ("rnd", "{rnd}"),
+    # Stored (not virtual) so the default order can be indexed on MariaDB, which has no
+    # expression indexes.
+    ("ap", "INT GENERATED ALWAYS AS (attempts + pickups) STORED"),
+)
+COLUMN_NAMES = tuple(c for c, _ in CAMPAIGN_COLUMNS)
+# What `dump` prints: the original's columns, then the lead's zone data.
+DUMP_COLUMNS = ("id", "phone", "datetime", "attempts", "pickups", "disposition", "reason", "duration",
+                "param", "result", "cause", "lastupdated", "timezone", "areacode", "zipcode")
+# Columns a filter expression may use (rules.filterexpr gets these).
+FILTER_COLUMNS = DUMP_COLUMNS
+# The columns an import may fill.
+IMPORT_COLUMNS = ("phone", "param", "timezone", "areacode", "zipcode")
+
+ORDERS = {
+    "attempts_pickups": ("ap", "id"),
+    "id": ("id",),
+    "phone": ("phone", "id"),
+    "random": ("rnd", "id"),
+}
+
+# suffix -> columns
+CAMPAIGN_INDEXES = (
+    ("ord_ap", ("state", "ap", "id")),
+    ("ord_id", ("state", "id")),
+    ("ord_phone", ("state", "phone", "id")),   # also the phone lookup: state IN (0,1,2,3)
+    ("ord_rnd", ("state", "rnd", "id")),
+    ("next", ("state", "nextcall")),
+    ("lease", ("state", "lease")),
+    ("owner", ("owner",)),
+    ("datetime", ("datetime",)),
+)
+
+ALL_STATES = (READY, WAITING, ACTIVE, FINAL)
+
+
+def check_name(name, what="campaign"):
+    """Validate an identifier before it goes anywhere near SQL; returns it."""
+    if not isinstance(name, str) or not IDENT_RE.match(name):
+        from .errors import StoreError
+        raise StoreError(f"invalid {what} name {name!r}: expected a letter then letters, digits or _"
+                         " (at most 64 characters)")
+    return name
+
+
+def check_campaign_name(name):
+    check_name(name)
+    if name.lower().startswith(RESERVED_PREFIX):
+        from .errors import StoreError
+        raise StoreError(f"invalid campaign name {name!r}: names starting with {RESERVED_PREFIX!r} are reserved")
+    return name
+
+
+def campaign_ddl(d, table):
+    cols = ",\n  ".join(f"{d.q(c)} {t.format(pk=d.pk, lastupdated=d.lastupdated, rnd=d.rnd_default)}"
+                        for c, t in CAMPAIGN_COLUMNS)
+    stmts = [f"CREATE TABLE {d.q(table)} (\n  {cols}\n){d.table_options}"]
+    for suffix, cols in CAMPAIGN_INDEXES:
+        stmts.append(f"CREATE INDEX {d.q(d.index_name(table, suffix))} ON {d.q(table)} "
+                     f"({', '.join(d.q(c) for c in cols)})")
+    return stmts
+
+
+def global_ddl(d):
+    """Tables shared by all campaigns; created with IF NOT EXISTS whenever needed."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {d.q(DNC_TABLE)} (phone VARCHAR(64) NOT NULL PRIMARY KEY, "
+        f"added TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP){d.table_options}",
+        # One row per call in progress anywhere; `phone` is indexed so multiplecalls=false can
+        # skip numbers being called by any campaign of any instance.
+        f"CREATE TABLE IF NOT EXISTS {d.q(INFLIGHT_TABLE)} (campaign VARCHAR(64) NOT NULL, "
+        f"lead_id BIGINT NOT NULL, phone VARCHAR(64) NOT NULL, owner VARCHAR(64) NOT NULL, "
+        f"since BIGINT NOT NULL, PRIMARY KEY (campaign, lead_id)){d.table_options}",
+        f"CREATE INDEX IF NOT EXISTS {d.q(d.index_name(INFLIGHT_TABLE, 'phone'))} "
+        f"ON {d.q(INFLIGHT_TABLE)} (phone)",
+        f"CREATE TABLE IF NOT EXISTS {d.q(ZONES_TABLE)} (campaign VARCHAR(64) NOT NULL, "
+        f"timezone VARCHAR(64) NOT NULL, PRIMARY KEY (campaign, timezone)){d.table_options}",
+        # Claims take this row's lock so the in-flight check and insert are atomic across
+        # instances (MariaDB); SQLite's BEGIN IMMEDIATE already serialises writers.
+        f"CREATE TABLE IF NOT EXISTS {d.q(LOCK_TABLE)} (name VARCHAR(32) NOT NULL PRIMARY KEY)"
+        f"{d.table_options}",
+        f"{d.insert_ignore} INTO {d.q(LOCK_TABLE)} (name) VALUES ('claim')",
+    ]
+
+
+def blacklist_ddl(d, table):
+    return (f"CREATE TABLE IF NOT EXISTS {d.q(table)} (phone VARCHAR(64) NOT NULL PRIMARY KEY, "
+            f"added TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP){d.table_options}")

@@ -1,0 +1,80 @@
+"""`statistics`: one grouped pass over the campaign, shaped into a dict."""
+import time
+
+from .. import codes
+from . import schema
+
+
+class StatsMixin:
+    def statistics(self, name, now=None):
+        t = self.campaign(name)
+        now = int(time.time() if now is None else now)
+        # The result has one row per (state, disposition, attempts) combination: a handful.
+        rows = self.rows(
+            f"SELECT state, disposition, attempts, COUNT(*), SUM(pickups), "
+            f"SUM(CASE WHEN pickups > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN nextcall <= ? THEN 1 ELSE 0 END) "
+            f"FROM {t} GROUP BY state, disposition, attempts", (now,))
+        total = dialable = waiting = in_progress = pickups = picked = attempted = 0
+        final = {}
+        by_code = {}
+        hist = {}
+        for state, disp, att, n, pk, pk_leads, due in rows:
+            n, pk, pk_leads, due = int(n), int(pk or 0), int(pk_leads or 0), int(due or 0)
+            state, disp, att = int(state), int(disp), int(att)
+            total += n
+            pickups += pk
+            picked += pk_leads
+            if att > 0:
+                attempted += n
+            hist[att] = hist.get(att, 0) + n
+            by_code[disp] = by_code.get(disp, 0) + n
+            if state == schema.READY:
+                dialable += n
+            elif state == schema.WAITING:
+                dialable += due
+                waiting += n - due
+            elif state == schema.ACTIVE:
+                in_progress += n
+            else:
+                final[disp] = final.get(disp, 0) + n
+
+        def named(d):
+            return [{"code": c, "name": codes.code_name(c), "count": d[c]} for c in sorted(d)]
+
+        return {
+            "campaign": name,
+            "total": total,
+            "dialable_now": dialable,
+            "waiting": waiting,
+            "in_progress": in_progress,
+            "final": sum(final.values()),
+            "final_by_code": named(final),
+            "by_code": named(by_code),
+            "attempts_histogram": [{"attempts": a, "count": hist[a]} for a in sorted(hist)],
+            "attempted": attempted,
+            "pickups": pickups,
+            "leads_picked_up": picked,
+            "contact_rate": round(picked / attempted, 4) if attempted else 0.0,
+        }
+
+
+def format_table(st):
+    """The human-readable statistics table."""
+    out = [f"campaign          {st['campaign']}",
+           f"total             {st['total']}",
+           f"dialable now      {st['dialable_now']}",
+           f"waiting (retry)   {st['waiting']}",
+           f"in progress       {st['in_progress']}",
+           f"final             {st['final']}"]
+    for c in st["final_by_code"]:
+        out.append(f"  {c['code']:>3}  {c['name']:<40} {c['count']}")
+    out.append("by return code")
+    for c in st["by_code"]:
+        out.append(f"  {c['code']:>3}  {c['name']:<40} {c['count']}")
+    out.append("attempts")
+    for h in st["attempts_histogram"]:
+        out.append(f"  {h['attempts']:>3}  {h['count']}")
+    rate = st["contact_rate"] * 100
+    out += [f"pickups           {st['pickups']}",
+            f"contact rate      {rate:.1f}% ({st['leads_picked_up']} picked up of {st['attempted']} attempted)"]
+    return "\n".join(out) + "\n"
