@@ -1,0 +1,146 @@
+"""dialer-pbxsim: the AMI protocol, the call model and the record, over real TCP."""
+import time
+
+import pytest
+
+from tests.plugins.pbxsim import msg_get
+
+
+def events_of(msgs, name):
+    return [m for m in msgs if msg_get(m, "Event") == name]
+
+
+def originate(c, number="1000", peer="voip-out", aid="o1", tech="SIP", **extra):
+    h = dict(Channel=f"{tech}/{number}@{peer}", Application="Wait", Data="2", Timeout="10000",
+             CallerID='"Dialer" <5550000>', Variable=["DIALER_ID=test:1", "DIALER_CAMPAIGN=test"],
+             ActionID=aid, Async="true")
+    h.update(extra)
+    c.action("Originate", **h)
+
+
+def until_hangup(c, uniqueid=None):
+    def done(m):
+        return msg_get(m, "Event") == "Hangup" and (uniqueid is None or msg_get(m, "Uniqueid") == uniqueid)
+    return c.read_until(done)
+
+
+def test_login_fullybooted_and_ping(pbxsim, ami_client):
+    sim = pbxsim()
+    c = ami_client(sim)
+    assert c.banner == "Asterisk Call Manager/9.0.0"
+    assert c.login() == [("Response", "Success"), ("ActionID", "login"),
+                         ("Message", "Authentication accepted")]
+    assert msg_get(c.read(), "Event") == "FullyBooted"
+    c.action("Ping", ActionID="p")
+    m = c.read()
+    assert m[:3] == [("Response", "Success"), ("ActionID", "p"), ("Ping", "Pong")]
+    c.action("Logoff")
+    assert c.read() == [("Response", "Goodbye"), ("Message", "Thanks for all the fish.")]
+    with pytest.raises(EOFError):
+        c.read()
+
+
+def test_answered_call_full_sequence_and_record(pbxsim, ami_client):
+    sim = pbxsim({"default": {"outcome": "answer", "ring": 0.05, "talk": 0.05, "status": 12,
+                              "userevents": True, "result": "sale"}})
+    c = ami_client(sim)
+    c.login()
+    originate(c, number="0612345678", ChannelId="dlr-1")
+    msgs = until_hangup(c)
+    names = [msg_get(m, "Event") for m in msgs if msg_get(m, "Event")]
+    assert names[0] == "FullyBooted"
+    assert names.index("Newchannel") < names.index("DialBegin") < names.index("OriginateResponse")
+    resp = events_of(msgs, "OriginateResponse")[0]
+    assert msg_get(resp, "Response") == "Success" and msg_get(resp, "Reason") == "4"
+    assert msg_get(resp, "Uniqueid") == "dlr-1"
+    chan = msg_get(resp, "Channel")
+    assert chan.startswith("SIP/voip-out-")
+    assert (f"ChanVariable({chan})", "DIALER_ID=test:1") in resp
+    ue = events_of(msgs, "UserEvent")
+    assert [msg_get(u, "UserEvent") for u in ue] == ["Pickup", "Hangup"]
+    assert msg_get(ue[1], "Result") == "sale" and msg_get(ue[1], "Duration") == "0"
+    hangup = msgs[-1]
+    assert msg_get(hangup, "Uniqueid") == msg_get(hangup, "Linkedid") == "dlr-1"
+    assert msg_get(hangup, "Cause") == "16" and msg_get(hangup, "Cause-txt") == "Normal Clearing"
+    assert ("ChanVariable", "DIALER_STATUS=12") in hangup
+    rec = sim.wait_records(1)[0]
+    assert rec["number"] == "0612345678" and rec["peer"] == "voip-out"
+    assert rec["variables"] == {"DIALER_ID": "test:1", "DIALER_CAMPAIGN": "test"}
+    assert rec["outcome"] == "answer" and rec["channel"] == chan and rec["status"] == "12"
+    assert rec["start"] <= rec["answer"] <= rec["end"]
+
+
+@pytest.mark.parametrize("outcome,reason,cause,text", [
+    ("busy", "5", "17", "User busy"),
+    ("congestion", "8", "34", "Circuit/channel congestion"),
+    ("unallocated", "0", "1", "Unallocated (unassigned) number"),
+    ("unavailable", "5", "19", "User alerting, no answer"),
+    ("rejected", "0", "21", "Call Rejected"),
+])
+def test_rejections_chan_sip(pbxsim, ami_client, outcome, reason, cause, text):
+    sim = pbxsim({"rules": [{"prefix": "9", "outcome": outcome, "ring": 0.01}]})
+    c = ami_client(sim)
+    c.login()
+    originate(c, number="9001", ChannelId="r1")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "Hangup")
+    more = [] if events_of(msgs, "OriginateResponse") else c.read_until(
+        lambda m: msg_get(m, "Event") == "OriginateResponse")
+    resp = events_of(msgs + more, "OriginateResponse")[0]
+    assert msg_get(resp, "Response") == "Failure" and msg_get(resp, "Reason") == reason
+    assert msg_get(resp, "Channel") == "SIP/9001@voip-out"
+    assert not any(k.startswith("ChanVariable") for k, _ in resp)
+    h = events_of(msgs, "Hangup")[0]
+    assert (msg_get(h, "Cause"), msg_get(h, "Cause-txt")) == (cause, text)
+
+
+def test_pjsip_rejection_reason_0_with_techcause(pbxsim, ami_client):
+    sim = pbxsim({"default": {"outcome": "busy", "ring": 0.01}}, driver="pjsip")
+    c = ami_client(sim)
+    c.login()
+    originate(c, tech="PJSIP", peer="carrier")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "Hangup")
+    resp = events_of(msgs, "OriginateResponse")[0]
+    assert msg_get(resp, "Reason") == "0"
+    assert msg_get(msgs[-1], "Cause") == "17" and msg_get(msgs[-1], "TechCause") == "486"
+    assert msg_get(events_of(msgs, "DialEnd")[0], "DialStatus") == "BUSY"
+
+
+def test_noanswer_rings_until_timeout(pbxsim, ami_client):
+    sim = pbxsim({"default": {"outcome": "noanswer"}})
+    c = ami_client(sim)
+    c.login()
+    originate(c, Timeout="100")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "OriginateResponse")
+    assert msg_get(msgs[-1], "Reason") == "3"
+    assert "DialEnd" not in [msg_get(m, "Event") for m in msgs]
+    assert msg_get(events_of(msgs, "Hangup")[0], "Cause") == "19"
+
+
+def test_unknown_technology_only_failure_response(pbxsim, ami_client):
+    sim = pbxsim()
+    c = ami_client(sim)
+    c.login()
+    c.read()
+    c.action("Originate", Channel="FOO/bar", Application="Wait", Data="2", ActionID="f",
+             Async="true")
+    assert c.read() == [("Response", "Success"), ("ActionID", "f"),
+                        ("Message", "Originate successfully queued")]
+    m = c.read()
+    assert msg_get(m, "Event") == "OriginateResponse"
+    assert msg_get(m, "Response") == "Failure" and msg_get(m, "Reason") == "0"
+    assert msg_get(m, "Uniqueid") == "<unknown>" and msg_get(m, "Channel") == "FOO/bar"
+    rec = sim.wait_records(1)[0]
+    assert rec["channel"] is None and rec["outcome"] == "nochannel"
+
+
+def test_fault_drop_closes_connections_and_accepts_again(pbxsim, ami_client):
+    sim = pbxsim()
+    c = ami_client(sim)
+    c.login()
+    c.read()
+    sim.fault("drop")
+    with pytest.raises(EOFError):
+        while True:
+            c.read()
+    c2 = ami_client(sim)
+    assert c2.login()[0] == ("Response", "Success")
