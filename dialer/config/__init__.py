@@ -164,7 +164,8 @@ def _parse(text, source):
         raise ConfigError(f"{source}:{exc.lineno}: {_mask_line(exc.line)!r} comes before any section; "
                           "expected a [section] header first") from None
     except configparser.ParsingError as exc:
-        lineno, line = exc.errors[0]
+        lineno = exc.errors[0][0]   # its text is a repr(); take the line itself from the file
+        line = text.splitlines()[lineno - 1] if 0 < lineno <= len(text.splitlines()) else ""
         raise ConfigError(f"{source}:{lineno}: cannot parse {_mask_line(line)!r}: expected key=value, "
                           "a [section] header or a ; comment") from None
     lines = _locate(text)
