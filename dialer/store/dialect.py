@@ -12,6 +12,7 @@ MYSQL_UNAVAILABLE = {
     1040,  # too many connections
     1044,  # access denied to database
     1045,  # access denied (wrong user/password)
+    1698,  # access denied (MariaDB: no such user)
     1129,  # host blocked
     1130,  # host not allowed
     1205,  # lock wait timeout

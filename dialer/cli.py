@@ -1,0 +1,337 @@
+"""The `dialer` command: the manual's options and actions, plus DNC/blacklist administration.
+
+Every user error is one line `dialer: <message>` and an exit status:
+0 ok, 1 partial, 2 usage/config/input error, 3 database unreachable or refused.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import __version__
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DB = 0, 1, 2, 3
+
+ACTION_ALIASES = {"import": "file", "repair": "repare", "statitics": "statistics"}
+CAMPAIGN_ACTIONS = ("create", "drop", "truncate", "repare", "file", "insert", "delete", "count", "dump",
+                    "fulldump", "statistics", "explain")
+DB_ACTIONS = ("createdatabase", "dropdatabase")
+LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
+                     for op in ("add", "delete", "import", "count", "dump"))
+ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS
+
+DESCRIPTION = """\
+actions (-a):
+  createdatabase  create the database          dropdatabase  drop the database
+  create          create the campaign table    drop          drop the campaign table
+  truncate        remove all the phones        repare        release leads left in progress by a crash
+  file            import a file (-p FILE)      insert        add a phone (-p PHONE [PARAM])
+  delete          delete a phone (-p PHONE)    count         phones in the campaign
+  dump            CSV on stdout                fulldump      CSV with a header row
+  statistics      statistics of the campaign   explain       why a lead is (not) dialable (-p PHONE)
+  dnc-add/-delete/-import/-count/-dump                 the global do-not-call list
+  blacklist-add/-delete/-import/-count/-dump -c TABLE  a blacklist table
+without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
+exit status: 0 ok, 1 partial, 2 usage/config/input error, 3 database unreachable or refused."""
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see dialer --help)")
+
+
+def build_parser():
+    p = _Parser(prog="dialer", add_help=False, allow_abbrev=False, description="Outbound call dialer for Asterisk.",
+                epilog=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-h", "-help", "--help", action="help", help="this help screen")
+    p.add_argument("-V", "--version", action="version", version=f"dialer {__version__}")
+    p.add_argument("-C", "--config", metavar="PATH", help="configuration file (default $DIALER_CONFIG or "
+                   "/etc/dialer.conf)")
+    p.add_argument("-c", "-campaign", "--campaign", metavar="NAME", help="campaign (or blacklist table) name")
+    p.add_argument("-a", "-action", "--action", metavar="ACTION", help="action to run (see below)")
+    p.add_argument("-p", "-paramater", "-parameter", "--parameter", dest="param", nargs="+", action="extend",
+                   metavar="PARAM", help="parameter(s) of the action")
+    p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("-start", "--start", action="store_true", help="run as a daemon")
+    p.add_argument("-stop", "--stop", action="store_true", help="stop the running dialer")
+    p.add_argument("-safe", "--safe", action="store_true", help="restart the dialer when it dies")
+    p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
+    p.add_argument("-k", "--clipping", action="store_true", help="write only the final result of each call")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="statistics output")
+    p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
+    p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    return p
+
+
+def main(argv=None):
+    args = None
+    try:
+        args = build_parser().parse_args(argv)
+        return run(args)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_PARTIAL)
+    except BrokenPipeError:
+        # `dialer -a dump | head`: the reader is gone; that is not an error.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as exc:
+        return _unexpected(exc, args)
+
+
+def _fail(message, status):
+    print(f"dialer: {message}", file=sys.stderr)
+    return status
+
+
+def _unexpected(exc, args):
+    from .config import ConfigError
+    from .store import StoreError, StoreUnavailable
+    if isinstance(exc, StoreUnavailable):
+        return _fail(str(exc), EXIT_DB)
+    if isinstance(exc, (StoreError, ConfigError)):
+        return _fail(str(exc), EXIT_USAGE)
+    if args is not None and args.debug:
+        import traceback
+        traceback.print_exc()
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return _fail(f"internal error: {msg} (run with --debug for details)", EXIT_PARTIAL)
+
+
+def _params(args):
+    return list(args.param or []) + list(args.rest or [])
+
+
+def run(args):
+    action = args.action
+    if action is not None:
+        action = ACTION_ALIASES.get(action.lower(), action.lower())
+        if action not in ACTIONS:
+            raise UsageError(f"unknown action {args.action!r} (expected one of {', '.join(ACTIONS)})")
+        if args.start or args.stop or args.safe or args.service:
+            raise UsageError("-a ACTION cannot be combined with --start, --stop, -safe or --service")
+    elif args.param or args.rest:
+        raise UsageError(f"parameter {_params(args)[0]!r} given without an action (-a)")
+    cfg = _load_config(args)
+    if action is None:
+        return _dial(cfg, args)
+    from . import store
+    st = store.open_store(cfg.general)
+    try:
+        return ACTION_HANDLERS[action.split("-")[0] if "-" in action else action](st, cfg, args, action)
+    finally:
+        st.close()
+
+
+def _load_config(args):
+    from . import config
+    cfg = config.load(args.config)
+    for w in cfg.warnings:
+        print(f"dialer: warning: {w}", file=sys.stderr)
+    return cfg
+
+
+def _dial(cfg, args):
+    mode = ("start_daemon" if args.start else "stop_daemon" if args.stop else "run_safe" if args.safe
+            else "run_foreground")
+    if sum(map(bool, (args.start, args.stop, args.safe))) > 1:
+        raise UsageError("choose one of --start, --stop and -safe")
+    try:
+        from . import service
+        fn = getattr(service, mode)
+    except (ImportError, AttributeError):
+        return _fail(f"the dialing mode ({mode}) is not available in this build", EXIT_USAGE)
+    return fn(cfg, args)
+
+
+def _campaign(args, action):
+    if not args.campaign:
+        raise UsageError(f"-a {action} needs a campaign: -c NAME")
+    return args.campaign
+
+
+def _one_param(args, action, what):
+    ps = _params(args)
+    if not ps:
+        raise UsageError(f"-a {action} needs {what}: -p {what.upper()}")
+    return ps
+
+
+# -- actions ----------------------------------------------------------------------------------
+def _db(st, cfg, args, action):
+    if action == "createdatabase":
+        st.create_database()
+        print(f"created {st.d.where}")
+    else:
+        st.drop_database()
+        print(f"dropped {st.d.where}")
+    return EXIT_OK
+
+
+def _create(st, cfg, args, action):
+    name = _campaign(args, action)
+    st.create_campaign(name)
+    print(f"campaign {name} created")
+    return EXIT_OK
+
+
+def _drop(st, cfg, args, action):
+    name = _campaign(args, action)
+    st.drop_campaign(name)
+    print(f"campaign {name} dropped")
+    return EXIT_OK
+
+
+def _truncate(st, cfg, args, action):
+    name = _campaign(args, action)
+    n = st.truncate(name)
+    print(f"campaign {name} truncated: {n} lead(s) removed")
+    return EXIT_OK
+
+
+def _repare(st, cfg, args, action):
+    name = _campaign(args, action)
+    camp = cfg.campaign(name)
+    n = st.repair(name, now=time.time(), force=args.all, max_attempts=camp.attempts,
+                  attemptsdelay=camp.attemptsdelay)
+    print(f"{n} lead(s) released in campaign {name}")
+    return EXIT_OK
+
+
+def _progress():
+    """A progress bar on stderr when it is a terminal; None otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    state = {"last": 0.0}
+
+    def show(done, total):
+        now = time.monotonic()
+        if total < (4 << 20) or (now - state["last"] < 0.2 and done < total):
+            return
+        state["last"] = now
+        frac = done / total if total else 1.0
+        bar = "#" * int(frac * 40)
+        sys.stderr.write(f"\r[{bar:<40}] {frac * 100:5.1f}%")
+        if done >= total:
+            sys.stderr.write("\r" + " " * 50 + "\r")
+        sys.stderr.flush()
+    return show
+
+
+def _report(rep):
+    print(rep.summary())
+    for line in rep.first_errors:
+        print(f"dialer: {line}", file=sys.stderr)
+    return rep.status
+
+
+def _file(st, cfg, args, action):
+    name = _campaign(args, action)
+    ps = _one_param(args, action, "file")
+    if len(ps) != 1:
+        raise UsageError(f"-a file takes one file, got {len(ps)}: {' '.join(ps)}")
+    return _report(st.import_file(name, ps[0], dedupe=args.dedupe, progress=_progress()))
+
+
+def _insert(st, cfg, args, action):
+    name = _campaign(args, action)
+    ps = _one_param(args, action, "phone")
+    if len(ps) > 2:
+        raise UsageError(f"-a insert takes PHONE [PARAM], got {len(ps)} values")
+    lead_id = st.insert(name, ps[0], ps[1] if len(ps) > 1 else "")
+    print(f"inserted lead {lead_id} into {name}")
+    return EXIT_OK
+
+
+def _delete(st, cfg, args, action):
+    name = _campaign(args, action)
+    total = 0
+    for p in _one_param(args, action, "phone"):
+        total += st.delete(name, p)
+    print(f"deleted {total} lead(s) from {name}")
+    return EXIT_OK
+
+
+def _count(st, cfg, args, action):
+    print(st.count(_campaign(args, action)))
+    return EXIT_OK
+
+
+def _dump(st, cfg, args, action):
+    st.dump(_campaign(args, action), sys.stdout, header=(action == "fulldump"))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def _statistics(st, cfg, args, action):
+    from .store import format_table
+    stats = st.statistics(_campaign(args, action))
+    if args.format == "json":
+        print(json.dumps(stats, indent=2))
+    else:
+        sys.stdout.write(format_table(stats))
+    return EXIT_OK
+
+
+def _explain(st, cfg, args, action):
+    name = _campaign(args, action)
+    ps = _one_param(args, action, "phone")
+    try:
+        from .rules import explain
+        fn = explain.explain
+    except (ImportError, AttributeError):
+        return _fail("the explain action is not available in this build", EXIT_USAGE)
+    out = fn(cfg, st, name, ps[0])
+    if isinstance(out, int):
+        return out
+    print(out)
+    return EXIT_OK
+
+
+def _lists(st, cfg, args, action):
+    kind, op = action.split("-", 1)
+    if kind == "blacklist":
+        if not args.campaign:
+            raise UsageError(f"-a {action} needs the blacklist table: -c TABLE")
+        table, label = args.campaign, f"blacklist {args.campaign}"
+    else:
+        table, label = None, "do-not-call list"
+    if op == "count":
+        print(st.list_count(table))
+    elif op == "dump":
+        st.list_dump(sys.stdout, table)
+        sys.stdout.flush()
+    elif op == "import":
+        ps = _one_param(args, action, "file")
+        if len(ps) != 1:
+            raise UsageError(f"-a {action} takes one file, got {len(ps)}")
+        return _report(st.list_import(ps[0], table, progress=_progress()))
+    elif op == "add":
+        ps = _one_param(args, action, "phone")
+        added = sum(st.list_add(p, table) for p in ps)
+        print(f"added {added} number(s) to the {label} ({len(ps) - added} already there)")
+    else:
+        ps = _one_param(args, action, "phone")
+        n = sum(st.list_delete(p, table) for p in ps)
+        print(f"deleted {n} number(s) from the {label}")
+    return EXIT_OK
+
+
+ACTION_HANDLERS = {
+    "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate,
+    "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
+    "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
