@@ -1,0 +1,237 @@
+"""The store's engine contract on both backends: claim, record, renew, held, repair."""
+import threading
+import time
+
+import pytest
+
+from dialer import codes
+from dialer import store as store_mod
+from dialer.model import Outcome, Selection
+from dialer.store import StoreError, StoreUnavailable
+from tests.plugins.store import general_for
+
+NOW = 1_800_000_000.0
+
+
+def add(st, phones, campaign="camp", **kw):
+    return [st.insert(campaign, p, f"p{p}", **kw) for p in phones]
+
+
+def claim(st, n=10, owner="A", now=NOW, campaign="camp", **sel):
+    sel.setdefault("attempts", 3)
+    return st.claim(campaign, n, owner, 60, now, Selection(**sel))
+
+
+def row(st, lead_id, campaign="camp"):
+    return next(r for r in st.find(campaign, st.rows(f"SELECT phone FROM {st.d.q(campaign)} WHERE id = ?",
+                                                     (lead_id,))[0][0]) if r["id"] == lead_id)
+
+
+def test_fresh_lead_has_the_original_columns_and_defaults(store):
+    (lead_id,) = add(store, ["0123456789"])
+    r = row(store, lead_id)
+    for col in ("id", "phone", "datetime", "attempts", "pickups", "disposition", "reason", "duration", "param",
+                "result", "cause", "lastupdated", "timezone", "areacode", "zipcode", "channelid"):
+        assert col in r
+    assert (r["disposition"], r["reason"], r["attempts"], r["pickups"], r["datetime"]) == (1, "Unknow", 0, 0, None)
+
+
+def test_claim_takes_leads_once_and_counts_the_attempt(store):
+    add(store, ["1001", "1002", "1003"])
+    a = claim(store, 2, "A")
+    b = claim(store, 5, "B")
+    assert [lead.phone for lead in a] == ["1001", "1002"]
+    assert [lead.phone for lead in b] == ["1003"]
+    assert all(lead.attempts == 1 for lead in a + b)
+    assert claim(store, 5, "C") == []
+    r = row(store, a[0].id)
+    assert r["owner"] == "A" and r["attempts"] == 1 and r["datetime"] is not None
+    assert {lead.id for lead in store.held("camp", "A")} == {lead.id for lead in a}
+
+
+def test_orderby_and_skip(store):
+    ids = add(store, ["3000", "1000", "2000"])
+    assert [lead.phone for lead in claim(store, 3, orderby="phone")] == ["1000", "2000", "3000"]
+    store.truncate("camp")
+    add(store, ["3000", "1000", "2000"])
+    assert [lead.phone for lead in claim(store, 3, orderby="id", skip=1)] == ["1000", "2000"]
+    store.truncate("camp")
+    ids = add(store, ["5001", "5002"])
+    # attempts_pickups: the lead already tried comes after the fresh one.
+    (first,) = claim(store, 1, orderby="id")
+    store.record("camp", first.id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)
+    assert [lead.id for lead in claim(store, 2, now=NOW + 1)] == [ids[1], ids[0]]
+    store.truncate("camp")
+    add(store, [str(4000 + i) for i in range(20)])
+    assert len({lead.phone for lead in claim(store, 20, orderby="random")}) == 20
+    with pytest.raises(StoreError):
+        claim(store, 1, orderby="bogus")
+
+
+def test_retry_rule_waits_attemptsdelay_then_burns(store):
+    (lead_id,) = add(store, ["0600000001"])
+    (lead,) = claim(store, attempts=2)
+    assert store.record("camp", lead.id, "A", Outcome(codes.BUSY, reason="Busy", cause="User busy"), NOW, 600, 2)
+    assert claim(store, now=NOW + 599, attempts=2) == []          # still waiting
+    (again,) = claim(store, now=NOW + 600, attempts=2)
+    assert again.attempts == 2
+    assert store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER, reason="No answer", cause="No user"),
+                        NOW + 600, 600, 2)
+    r = row(store, lead_id)
+    assert (r["disposition"], r["reason"], r["cause"]) == (codes.BURNED, "No answer", "No user")
+    assert claim(store, now=NOW + 10_000, attempts=5) == []       # final: never again
+
+
+def test_final_codes_answer_pickups_and_dnc(store):
+    a, b = add(store, ["0700000001", "0700000002"])
+    claim(store)
+    assert store.record("camp", a, "A", Outcome(codes.SALE, duration=42, result="ok", picked_up=True), NOW, 0, 3)
+    assert store.record("camp", b, "A", Outcome(codes.DO_NOT_CALL, picked_up=True), NOW, 0, 3)
+    r = row(store, a)
+    assert (r["disposition"], r["pickups"], r["duration"], r["result"]) == (12, 1, 42, "ok")
+    assert store.in_dnc("0700000002") and not store.in_dnc("0700000001")
+    assert claim(store, now=NOW + 1) == []
+
+
+def test_record_is_fenced_by_owner(store):
+    (lead_id,) = add(store, ["0800000001"])
+    claim(store, owner="A")
+    assert not store.record("camp", lead_id, "B", Outcome(codes.SALE), NOW, 0, 3)
+    assert row(store, lead_id)["disposition"] == 1
+    assert store.record("camp", lead_id, "A", Outcome(codes.SALE), NOW, 0, 3)
+    assert not store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)  # already recorded
+    assert row(store, lead_id)["disposition"] == 12
+
+
+def test_selection_filters(store):
+    ids = add(store, ["0100000001", "0100000002", "0100000003", "0100000004"])
+    store.list_add("0100000001", "bl")
+    store.list_add("0100000002")
+    got = claim(store, blacklist="bl", usednc=True)
+    assert [lead.phone for lead in got] == ["0100000003", "0100000004"]
+    store.truncate("camp")
+    add(store, ["0200000001", "0200000002"], timezone="Europe/Paris")
+    add(store, ["0200000003"], timezone="America/New_York")
+    assert [lead.phone for lead in claim(store, zones=["America/New_York"])] == ["0200000003"]
+    assert claim(store, zones=[]) == []
+    assert [lead.phone for lead in claim(store, where=("phone LIKE ?", ("%02",)))] == ["0200000002"]
+    assert set(store.zones("camp")) == {"Europe/Paris", "America/New_York"}
+    del ids
+
+
+def test_calltoday_false_skips_leads_attempted_since(store):
+    (lead_id,) = add(store, ["0300000001"])
+    claim(store)
+    store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)
+    assert claim(store, now=NOW + 10, not_updated_since=NOW - 3600) == []
+    assert len(claim(store, now=NOW + 10, not_updated_since=NOW + 5)) == 1
+
+
+def test_multiplecalls_false_across_campaigns(store):
+    store.create_campaign("other")
+    add(store, ["0400000001", "0400000002"])
+    add(store, ["0400000001", "0400000001"], campaign="other")
+    (a1, a2) = claim(store)
+    assert store.in_flight("0400000001") == [("camp", a1.id, "A")]
+    assert claim(store, campaign="other", owner="B", multiplecalls=False) == []
+    store.record("camp", a1.id, "A", Outcome(codes.SALE), NOW, 0, 3)
+    assert store.in_flight("0400000001") == []
+    # Two leads with the same number in one campaign: only one at a time.
+    got = claim(store, campaign="other", owner="B", multiplecalls=False)
+    assert len(got) == 1
+    # multiplecalls=true may call the same number twice at once.
+    assert len(claim(store, campaign="other", owner="C")) == 1
+
+
+def test_repair_releases_dead_leads_but_not_live_calls(store):
+    a, b, c = add(store, ["0500000001", "0500000002", "0500000003"])
+    claim(store, 3, owner="A")
+    assert store.set_channel("camp", a, "A", "chan-a")
+    assert store.set_channel("camp", b, "A", "chan-b")
+    assert store.repair("camp", owner="A", live_channelids={"chan-a"}, now=NOW, max_attempts=1) == 2
+    assert [lead.id for lead in store.held("camp", "A")] == [a]
+    for lead_id in (b, c):
+        r = row(store, lead_id)
+        # -1 counted the attempt; with attempts=1 the retry rule burns it.
+        assert r["disposition"] == codes.BURNED and r["attempts"] == 1 and r["owner"] is None
+
+
+def test_repair_by_expired_lease_and_renew(store):
+    a, b = add(store, ["0510000001", "0510000002"])
+    store.claim("camp", 1, "A", 60, NOW, Selection(attempts=3))
+    store.claim("camp", 1, "B", 60, NOW, Selection(attempts=3))
+    assert store.renew("camp", "B", NOW + 1000) == 1
+    assert store.repair("camp", now=NOW + 100) == 1           # A's lease ran out, B's was renewed
+    r = row(store, a)
+    assert r["disposition"] == codes.UNDEFINED and r["owner"] is None and r["attempts"] == 1
+    (again,) = claim(store, now=NOW + 101)
+    assert again.id == a and again.attempts == 2
+
+
+def test_claim_releases_expired_leases(store):
+    (a,) = add(store, ["0520000001"])
+    claim(store, owner="A")
+    (lead,) = claim(store, owner="B", now=NOW + 61)
+    assert lead.id == a and lead.attempts == 2
+    assert not store.record("camp", a, "A", Outcome(codes.SALE), NOW + 62, 0, 3)
+
+
+def test_pending_counts_what_may_still_be_dialled(store):
+    a, b = add(store, ["0530000001", "0530000002"])
+    assert store.pending("camp") == 2
+    claim(store, 1)
+    store.record("camp", a, "A", Outcome(codes.SALE), NOW, 0, 3)
+    assert store.pending("camp") == 1
+
+
+def test_missing_campaign_and_bad_names(store):
+    with pytest.raises(StoreError, match="does not exist"):
+        store.count("nope")
+    for bad in ("x; DROP TABLE y", "1abc", "a" * 65, "dialer_dnc", "a`b"):
+        with pytest.raises(StoreError, match="invalid"):
+            store.create_campaign(bad)
+    with pytest.raises(StoreError, match="already exists"):
+        store.create_campaign("camp")
+
+
+def test_unreachable_database_is_store_unavailable(tmp_path):
+    g = general_for("mysql", tmp_path)
+    g.mysqlport = 1  # nothing listens there
+    st = store_mod.open_store(g)
+    with pytest.raises(StoreUnavailable) as exc:
+        st.ping()
+    assert "\n" not in str(exc.value)
+
+
+def test_three_concurrent_claimers_never_share_a_lead(store, store_general):
+    n_leads = 600
+    for i in range(0, n_leads, 200):
+        with store.write_tx():
+            store.execute_many(f"INSERT INTO {store.d.q('camp')} (phone) VALUES (?)",
+                               [(str(10_000_000 + j),) for j in range(i, i + 200)])
+    got = {}
+    errors = []
+
+    def worker(owner):
+        st = store_mod.open_store(store_general)
+        mine = []
+        try:
+            while True:
+                leads = st.claim("camp", 7, owner, 60, time.time(), Selection(attempts=1))
+                if not leads:
+                    break
+                mine += [lead.id for lead in leads]
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            st.close()
+        got[owner] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"I{k}",)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    all_ids = [i for ids in got.values() for i in ids]
+    assert len(all_ids) == len(set(all_ids)) == n_leads
