@@ -382,7 +382,7 @@ def test_shipped_dialer_conf_mentions_every_key():
 
 
 def test_docs_describe_every_key():
-    doc = open(os.path.join(os.path.dirname(SHIPPED), "..", "..", "docs", "config.md"), encoding="utf-8").read()
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "config.md"), encoding="utf-8").read()
     for setting in config.SETTINGS:
         assert f"`{setting.name}`" in doc, setting.name
 
@@ -392,3 +392,12 @@ def test_import_does_not_read_any_file():
     out = subprocess.run([sys.executable, "-c", "import dialer.config, sys; print('dialer.rules' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_docs_example_loads_without_warnings():
+    import re
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "config.md"), encoding="utf-8").read()
+    example = re.search(r"```ini\n(.*?)```", doc, re.S).group(1)
+    cfg = config.loads(example)
+    assert cfg.warnings == [] and list(cfg.campaigns) == ["sales", "survey"]
+    assert cfg.campaigns["survey"].mode == "dialplan" and cfg.campaigns["sales"].maxlines == 10
