@@ -4,6 +4,8 @@ Every key goes through `config.loads()` as a user would write it in a file, so t
 what the dialer sees: the typed attribute, or the ConfigError naming file, line, section, key,
 value and what was expected.
 """
+import dataclasses
+
 import pytest
 
 from dialer import config
@@ -269,3 +271,22 @@ def test_instance_defaults_to_the_host_name():
 
 def test_drain_timeout_is_drainseconds():
     assert config.loads("[general]\ndrainseconds=5\n").general.drain_timeout == 5.0
+
+
+def test_window_spelling_of_the_last_file_wins(tmp_path):
+    (tmp_path / "dialer.d").mkdir()
+    (tmp_path / "dialer.conf").write_text("[default]\ntimeslot=9h-18h\n")
+    (tmp_path / "dialer.d" / "10-hours.conf").write_text("[default]\ntimestart=7\ntimestop=21\n")
+    cfg = config.load(tmp_path / "dialer.conf")
+    assert str(cfg.default.timeslot) == "7h-21h" and cfg.warnings == []
+
+
+def test_settings_survive_copy_and_pickle():
+    import copy
+    import pickle
+    cfg = config.loads("[default]\nchanvar=A=1\nsipheader1=X-A: b\ntimeslot=9h-18h\nfilter=attempts < 2\n")
+    for clone in (copy.deepcopy(cfg.default), pickle.loads(pickle.dumps(cfg.default))):
+        # Filter (dialer.rules) has no __eq__ of its own: compare its text, and the rest as a whole.
+        assert clone.filter.text == cfg.default.filter.text
+        assert dataclasses.replace(clone, filter=None) == dataclasses.replace(cfg.default, filter=None)
+        assert clone.chanvar.name == "A" and clone.sipheader1.value == "b"

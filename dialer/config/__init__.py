@@ -25,7 +25,7 @@ __all__ = ["load", "loads", "Config", "ConfigError", "General", "Campaign", "Cod
 
 DEFAULT_PATH = "/etc/dialer.conf"
 DROPIN_DIR = "dialer.d"
-_RESERVED = {"general": "general", "default": "default"}
+_RESERVED = ("general", "default")
 _WINDOW_KEYS = ("timeslot", "timestart", "timestop")
 
 
@@ -279,23 +279,25 @@ def _campaign(name, default_layers, own_layers, warnings, header=None):
     values = {**_defaults(CAMPAIGN_SETTINGS), **default_values, **own_values}
     origins = {**default_origins, **own_origins}
     # The most specific section that speaks about the window decides it, in either spelling.
-    for section, section_values, section_origins in ((name, own_values, own_origins),
-                                                     ("default", default_values, default_origins)):
-        if any(k in section_values for k in _WINDOW_KEYS):
-            values["timeslot"] = _window(section, section_values, section_origins, warnings)
+    for section, layers in ((name, own_layers), ("default", default_layers)):
+        if any(k in layer_values for layer_values, _ in layers for k in _WINDOW_KEYS):
+            values["timeslot"] = _window(section, layers, warnings)
             break
     if name != "default":
         _check_campaign(name, values, origins, header, warnings)
     return Campaign(name=name, **values)
 
 
-def _window(section, values, origins, warnings):
+def _window(section, layers, warnings):
+    """timeslot, or timestart/timestop mapped onto it: the spelling of the last file that set one wins."""
+    values, origins = _merge(layers)
+    last = [layer_values for layer_values, _ in layers if any(k in layer_values for k in _WINDOW_KEYS)][-1]
     start, stop = values.get("timestart"), values.get("timestop")
-    if "timeslot" in values:
-        if start is not None or stop is not None:
+    if "timeslot" in last:
+        if "timestart" in last or "timestop" in last:
             raw = origins.get("timestart") or origins.get("timestop")
             warnings.append(f"{raw.where}: [{section}] timestart/timestop ignored: timeslot is set in the same section")
-        return values["timeslot"]
+        return last["timeslot"]
     if start is None and stop is None:
         return None
     start = 0 if start is None else start

@@ -208,8 +208,11 @@ class Pair(str):
 
     def __new__(cls, name, value, sep="="):
         self = super().__new__(cls, name if value is None else f"{name}{sep}{value}")
-        self.name, self.value = name, value
+        self.name, self.value, self._sep = name, value, sep
         return self
+
+    def __reduce__(self):   # copy and pickle rebuild it from its parts, not from the joined text
+        return (type(self), (self.name, self.value, self._sep))
 
 
 def chanvar(value, bare_ok=False):
