@@ -401,3 +401,24 @@ def test_docs_example_loads_without_warnings():
     cfg = config.loads(example)
     assert cfg.warnings == [] and list(cfg.campaigns) == ["sales", "survey"]
     assert cfg.campaigns["survey"].mode == "dialplan" and cfg.campaigns["sales"].maxlines == 10
+
+
+# ---- through the real `dialer` command, as a user meets it
+
+def test_cli_invalid_value_exits_2_with_one_line(tmp_path):
+    from tests.conftest import run_dialer
+    conf = tmp_path / "dialer.conf"
+    conf.write_text(f"[general]\ndbengine=sqlite\nsqlitepath={tmp_path / 'd.sqlite'}\n[sales]\nmaxlines=abc\n")
+    proc = run_dialer("-c", "sales", "-a", "count", config=conf)
+    assert proc.returncode == 2
+    assert f"{conf}:5: [sales] maxlines = 'abc': expected an integer >= 1" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unknown_key_is_a_visible_warning(tmp_path):
+    from tests.conftest import run_dialer
+    conf = tmp_path / "dialer.conf"
+    conf.write_text(f"[general]\ndbengine=sqlite\nsqlitepath={tmp_path / 'd.sqlite'}\n[default]\nmaxline=30\n")
+    proc = run_dialer("-c", "sales", "-a", "create", config=conf)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{conf}:5: [default] unknown key 'maxline' ignored (did you mean maxlines?)" in proc.stderr
