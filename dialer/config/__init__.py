@@ -48,12 +48,19 @@ class _Raw:
 class Config:
     """The loaded configuration. `campaigns` holds every section but [general] and [default]."""
 
-    def __init__(self, general, default, campaigns, warnings, files):
+    def __init__(self, general, default, campaigns, warnings, files, origins=None):
         self.general: General = general
         self.default: Campaign = default
         self.campaigns: Dict[str, Campaign] = campaigns
         self.warnings: List[str] = warnings
         self.files: List[str] = files
+        self._origins: Dict[str, Dict[str, str]] = origins or {}
+
+    def origin(self, section, key):
+        """Where the value of `key` in `section` comes from: 'file:line', or 'built-in default'.
+        A campaign's inherited key names the [default] line it comes from."""
+        table = self._origins.get(section if section in self._origins or section == "general" else "default", {})
+        return table.get(key, "built-in default")
 
     @property
     def path(self):
@@ -262,7 +269,10 @@ def _build(parsed, files):
     default = _campaign("default", default_layers, [], warnings)
     campaigns = {name: _campaign(name, default_layers, layers, warnings, headers[name])
                  for name, layers in campaign_layers.items()}
-    return Config(general, default, campaigns, list(dict.fromkeys(warnings)), list(files))
+    origins = {"general": general_origins, "default": _merge(default_layers)[1]}
+    origins.update({name: {**origins["default"], **_merge(layers)[1]} for name, layers in campaign_layers.items()})
+    origins = {section: {key: raw.where for key, raw in table.items()} for section, table in origins.items()}
+    return Config(general, default, campaigns, list(dict.fromkeys(warnings)), list(files), origins)
 
 
 def _merge(layers):
