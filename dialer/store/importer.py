@@ -99,6 +99,8 @@ class _Parser:
         fields = [f.strip().strip('"').strip() for f in s.split(sep)]
         if not fields or any(c.isdigit() for c in fields[0]) or not _HEADER_RE.match(s.replace(sep, " ")):
             return False
+        if not any(f.lower().replace(" ", "_") in HEADER_NAMES for f in fields):
+            return False   # words but no column we know: a bad data line, rejected as such
         names = []
         for f in fields:
             key = HEADER_NAMES.get(f.lower().replace(" ", "_"))
@@ -204,8 +206,11 @@ def read_valid_rows(path, columns_allowed, report, progress=None, seen=None):
                         continue
                     if first:
                         first = False
-                        if parser.header(s):
-                            continue
+                        try:
+                            if parser.header(s):
+                                continue
+                        except StoreError as exc:
+                            raise StoreError(f"{path}: {exc}") from None
                     try:
                         row = parser.row(s)
                     except ValueError as exc:
