@@ -471,3 +471,16 @@ def test_show_prints_effective_settings_that_load_back(tmp_path):
             original.campaign(name) if name != "default" else original.default
         assert a.filter.text == b.filter.text
         assert dataclasses.replace(a, filter=None) == dataclasses.replace(b, filter=None)
+
+
+@pytest.mark.parametrize("text,line", [
+    ("[default]\n  maxlines=abc\n", 2),                       # indented key right after a header
+    ("[default]\ncallerid=1\n\n  maxlines=abc\n", 4),         # indented key after a blank line
+    ("  [default]\n; maxlines=1\n# maxlines=2\nmaxlines=abc\n", 4),
+    ("[sales]\nmaxlines=1\n[default]\nMaxLines = abc ; upper case key\n", 4),
+    ("[default]\nuri=http://a/b=c\nmaxlines=abc\n", 3),
+])
+def test_error_line_numbers_follow_the_file_layout(text, line):
+    with pytest.raises(config.ConfigError) as err:
+        config.loads(text, source="f.conf")
+    assert str(err.value).startswith(f"f.conf:{line}: [default] "), str(err.value)

@@ -137,18 +137,23 @@ _KEY_LINE = re.compile(r"(?P<key>[^=\s;#\[][^=]*?)\s*=")
 
 def _locate(text):
     """{(section, key): first line number} by scanning the text the way configparser reads it."""
-    where, section = {}, None
+    where, section, key_indent = {}, None, None
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip()[:1] in (";", "#") or line[:1].isspace():
+        indent = len(line) - len(line.lstrip())
+        if not line.strip():
+            key_indent = None               # a blank line ends a value (empty_lines_in_values=False)
             continue
+        if line.lstrip()[:1] in (";", "#") or (key_indent is not None and indent > key_indent):
+            continue                        # a comment, or the continuation of a value
         match = _SECTION_LINE.match(line)
         if match:
-            section = match.group("name")
+            section, key_indent = match.group("name"), None
             where.setdefault((section, None), number)
             continue
-        match = _KEY_LINE.match(line)
+        match = _KEY_LINE.match(line.lstrip())
         if match and section is not None:
             where.setdefault((section, match.group("key").strip().lower()), number)
+            key_indent = indent
     return where
 
 
