@@ -64,6 +64,7 @@ class _CountingSocketIO(socket.SocketIO):
     def __init__(self, sock):
         super().__init__(sock, "rb")
         self.reads = 0
+        self.bytes = 0
         self.ended = None
 
     def readinto(self, b):
@@ -75,6 +76,7 @@ class _CountingSocketIO(socket.SocketIO):
             raise
         if not n:
             self.ended = self.ended or "connection closed by Asterisk"
+        self.bytes += n or 0
         return n
 
 
@@ -164,6 +166,10 @@ class Connection(Manager):
     def reads(self):
         """recv() calls so far on this session."""
         return self._io.reads if self._io else 0
+
+    @property
+    def bytes_read(self):
+        return self._io.bytes if self._io else 0
 
     def abort(self, reason):
         """End the session now (no Logoff): the reader sees EOF and every thread exits."""
@@ -275,6 +281,8 @@ class Connection(Manager):
                 waiter.done.set()
 
     def _on_event(self, msg):
+        if msg.name == "Shutdown" and self.close_reason is None:   # the EOF that follows is expected
+            self.close_reason = f"Asterisk shut down (Shutdown: {msg.get('Shutdown')}, Restart: {msg.get('Restart')})"
         aid = msg.action_id
         if aid is not None:
             with self._plock:

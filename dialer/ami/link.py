@@ -135,7 +135,7 @@ class AmiLink:
 
     # ---- actions --------------------------------------------------------------------
 
-    def _session(self, action, headers, variables):
+    def _live_conn(self, action, headers, variables):
         conn = self._conn
         if conn is None or not self._up.is_set():
             encode_action(action, headers, variables)   # bad input is a HeaderError even while down
@@ -143,7 +143,7 @@ class AmiLink:
         return conn
 
     def _request(self, action, headers=None, variables=None, timeout=None, complete=None):
-        conn = self._session(action, headers, variables)
+        conn = self._live_conn(action, headers, variables)
         try:
             return conn.request(action, headers, variables,
                                 timeout=self.action_timeout if timeout is None else timeout, complete=complete)
@@ -201,7 +201,8 @@ class AmiLink:
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _supervise(self):
-        failures = 0
+        failed = 0      # consecutive failed attempts, for the log
+        exponent = 0    # backoff step
         while not self._stop.is_set():
             conn = Connection(self.name, write_timeout=self.action_timeout, on_closed=self._closed)
             conn.register_event("*", self._deliver)
@@ -210,43 +211,48 @@ class AmiLink:
                 conn.login(self.user, self._secret, self.event_mask, timeout=self.action_timeout)
             except AuthError as exc:
                 conn.abort("login refused")
-                failures += 1
-                self._auth_failed(str(exc), failures)
+                failed += 1
+                self._auth_failed(str(exc), failed)
                 delay = self._delay(30)          # the cap: a wrong password is not fixed by hammering
             except (AmiError, OSError) as exc:
                 conn.abort(f"login failed: {exc}")
-                failures += 1
+                failed += 1
                 if self._connect_log.ready():
-                    extra = f" ({self._connect_log.suppressed} more failures)" if self._connect_log.suppressed else ""
+                    extra = f" ({self._connect_log.suppressed} similar since)" if self._connect_log.suppressed else ""
                     self._connect_log.suppressed = 0
                     log.warning("AMI %s:%d unavailable: %s%s; retrying", self.host, self.port, exc, extra)
-                delay = self._delay(failures - 1)
+                delay = self._delay(exponent)
+                exponent += 1
             else:
-                delay, failures = self._session_lifetime(conn, failures)
+                lived = self._run_session(conn, failed)
+                failed = 0
+                # A PBX that accepts the login and drops us at once must not get a tight loop.
+                if lived >= max(self.ping_interval, self.backoff[1]):
+                    exponent = 0
+                delay = self._delay(exponent)
+                exponent += 1
             if not self._stop.is_set():
                 self._stop.wait(delay)
         self._up.clear()
 
-    def _auth_failed(self, message, failures):
+    def _auth_failed(self, message, failed):
         self.events.put(AuthFailed(message))
         if self._auth_log.ready():
             log.error("AMI login to %s:%d as %r refused: %s; check asteriskuser/asteriskpassword "
                       "(attempt %d, retrying every ~%gs)", self.host, self.port, self.user, message,
-                      failures, self.backoff[1])
+                      failed, self.backoff[1])
         else:
-            log.debug("AMI login refused again (attempt %d)", failures)
+            log.debug("AMI login refused again (attempt %d)", failed)
 
-    def _session_lifetime(self, conn, failures):
+    def _run_session(self, conn, failed):
+        """Run one logged-in session until it ends; returns how long it lasted (s)."""
         self.sessions += 1
         started = time.monotonic()
         self._conn = conn
         self._auth_log.reset()
-        if failures:
-            log.info("AMI connected to %s:%d (%s/%s) after %d failed attempts",
-                     self.host, self.port, conn.title, conn.version, failures)
-        else:
-            log.info("AMI connected to %s:%d (%s/%s)", self.host, self.port, conn.title, conn.version)
         self._connect_log.reset()
+        after = f" after {failed} failed attempt(s)" if failed else ""
+        log.info("AMI connected to %s:%d (%s/%s)%s", self.host, self.port, conn.title, conn.version, after)
         self.events.put(Connected(self.host, self.port, conn.version or "", self.sessions))
         self._up.set()
         reason = self._keepalive(conn)
@@ -254,13 +260,10 @@ class AmiLink:
         conn.abort(reason)
         conn.wait_closed(5)
         self._conn = None
-        if self._stop.is_set():
-            return 0, 0
-        log.warning("AMI connection to %s:%d lost: %s; reconnecting", self.host, self.port, reason)
-        self.events.put(Disconnected(reason))
-        # A PBX that accepts the login and drops us at once must not get a tight reconnect loop.
-        failures = 0 if time.monotonic() - started >= max(self.ping_interval, self.backoff[1]) else failures + 1
-        return self._delay(failures), failures
+        if not self._stop.is_set():
+            log.warning("AMI connection to %s:%d lost: %s; reconnecting", self.host, self.port, reason)
+            self.events.put(Disconnected(reason))
+        return time.monotonic() - started
 
     def _keepalive(self, conn):
         next_ping = time.monotonic() + self.ping_interval
