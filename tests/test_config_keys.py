@@ -290,3 +290,14 @@ def test_settings_survive_copy_and_pickle():
         assert clone.filter.text == cfg.default.filter.text
         assert dataclasses.replace(clone, filter=None) == dataclasses.replace(cfg.default, filter=None)
         assert clone.chanvar.name == "A" and clone.sipheader1.value == "b"
+
+
+def test_explicit_timeslot_none_in_a_campaign_beats_default_hours():
+    """`timeslot=none` in [sales] means any time, even though [default] says 9 to 18 in hours;
+    timestart/timestop are then cleared so that no reader falls back on them."""
+    cfg = config.loads("[default]\ntimestart=9\ntimestop=18\n[sales]\nuri=x\ntimeslot=none\n")
+    sales = cfg.campaigns["sales"]
+    assert sales.timeslot is None and (sales.timestart, sales.timestop) == (None, None)
+    assert str(cfg.default.timeslot) == "9h-18h" and (cfg.default.timestart, cfg.default.timestop) == (9, 18)
+    from dialer.rules import selection
+    assert selection.campaign_timeslot(sales) is None

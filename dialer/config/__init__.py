@@ -296,7 +296,9 @@ def _campaign(name, default_layers, own_layers, warnings, header=None):
     # The most specific section that speaks about the window decides it, in either spelling.
     for section, layers in ((name, own_layers), ("default", default_layers)):
         if any(k in layer_values for layer_values, _ in layers for k in _WINDOW_KEYS):
-            values["timeslot"] = _window(section, layers, warnings)
+            values["timeslot"], by_hours = _window(section, layers, warnings)
+            if not by_hours:   # so that nobody falls back on hours that did not define the window
+                values["timestart"] = values["timestop"] = None
             break
     if name != "default":
         _check_campaign(name, values, origins, header, warnings)
@@ -304,7 +306,8 @@ def _campaign(name, default_layers, own_layers, warnings, header=None):
 
 
 def _window(section, layers, warnings):
-    """timeslot, or timestart/timestop mapped onto it: the spelling of the last file that set one wins."""
+    """(timeslot, from hours?): timeslot, or timestart/timestop mapped onto it; the spelling of the
+    last file that set one wins."""
     values, origins = _merge(layers)
     last = [layer_values for layer_values, _ in layers if any(k in layer_values for k in _WINDOW_KEYS)][-1]
     start, stop = values.get("timestart"), values.get("timestop")
@@ -312,14 +315,14 @@ def _window(section, layers, warnings):
         if "timestart" in last or "timestop" in last:
             raw = origins.get("timestart") or origins.get("timestop")
             warnings.append(f"{raw.where}: [{section}] timestart/timestop ignored: timeslot is set in the same section")
-        return last["timeslot"]
+        return last["timeslot"], False
     if start is None and stop is None:
-        return None
+        return None, False
     start = 0 if start is None else start
     stop = 24 if stop is None else stop
     raw = origins.get("timestop") or origins.get("timestart")
     try:
-        return types.hours_window(start, stop)
+        return types.hours_window(start, stop), True
     except ValueError as exc:
         raise ConfigError(f"{raw.where}: [{section}] timestart = {start}, timestop = {stop}: expected {exc}") from None
 
