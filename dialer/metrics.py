@@ -35,8 +35,10 @@ CALL_DURATION_BUCKETS = (1, 5, 10, 20, 30, 60, 120, 180, 300, 600, 900, 1800, 36
 ITERATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
-class MetricsError(Exception):
-    """The endpoint could not be started; str() is a one-line message naming address:port."""
+class MetricsError(OSError):
+    """The endpoint could not be started; str() is a one-line message naming address:port.
+
+    An OSError, so that callers handling socket errors at large handle this one too."""
 
 
 def code_label(code) -> str:
@@ -79,7 +81,8 @@ class Metrics:
       set_ami_connected(connected)     dialer_ami_connected; a connection after the first one
                                        counts in dialer_ami_reconnects_total
       database_error()                 dialer_database_errors_total += 1
-      set_database_connected(connected)   dialer_database_connected
+      set_database_connected(connected)   dialer_database_connected (starts at 1: set it to 0
+                                       while waiting for the database at start)
       set_results_buffered(n)          dialer_results_buffered (results waiting for the database)
       observe_iteration(seconds) / with time_iteration():   dialer_engine_iteration_duration_seconds
       config_reloaded(ok, when=None)   dialer_config_reloads_total{result}, and on success
