@@ -20,7 +20,7 @@ from dialer.config import types
 from dialer.config.settings import ALIASES, CAMPAIGN_SETTINGS, GENERAL_SETTINGS, SETTINGS, Campaign, General
 from dialer.config.types import CodeFilter
 
-__all__ = ["load", "loads", "Config", "ConfigError", "General", "Campaign", "CodeFilter", "SETTINGS",
+__all__ = ["load", "loads", "loads_many", "Config", "ConfigError", "General", "Campaign", "CodeFilter", "SETTINGS",
            "DEFAULT_PATH", "validate_campaign_name"]
 
 DEFAULT_PATH = "/etc/dialer.conf"
