@@ -191,7 +191,8 @@ def _tokens(text: str):
         m = _TOKEN.match(text, pos)
         if not m:
             bad = text[pos:].lstrip()
-            raise ValueError(f"unexpected {bad[:12]!r} at position {len(text) - len(bad) + 1}")
+            raise ValueError(f"unexpected {bad[:1]!r} at position {len(text) - len(bad) + 1} "
+                             "(expected days, times like 9h or 09:30, '-', ',' or ';')")
         kind = m.lastgroup
         out.append((kind, m.group(kind), m.start(kind) + 1))
         pos = m.end()
@@ -209,20 +210,17 @@ def _parse_time(tok: str, pos: int, is_end: bool) -> int:
     return value
 
 
-_EXPECTED = "a timeslot looks like 9h-18h, 9h30-12h,14h-18h or mon-fri 9h-20h; sat 10h-13h"
+_EXPECTED = "expected e.g. 9h-18h, 9h30-12h,14h-18h or mon-fri 9h-20h; sat 10h-13h"
 
 
 def parse_timeslot(text) -> Timeslot:
     """Parse a timeslot value; ValueError says what was wrong and what was expected."""
     raw = "" if text is None else str(text).strip()
     if not raw:
-        raise ValueError(f"empty timeslot; {_EXPECTED}")
+        raise ValueError(f"empty timeslot ({_EXPECTED})")
     if raw.lower() in ("always", "24/7"):
         return Timeslot({d: [(0, MINUTES_PER_DAY)] for d in range(7)}, text=raw)
-    try:
-        return _parse(raw)
-    except ValueError as exc:
-        raise ValueError(f"{exc} in {raw!r}; {_EXPECTED}") from None
+    return _parse(raw)
 
 
 def _parse(raw: str) -> Timeslot:
@@ -273,7 +271,7 @@ def _parse(raw: str) -> Timeslot:
             if end == 0:
                 end = MINUTES_PER_DAY
             if start == end:
-                raise ValueError(f"empty range {t1}-{t2} at position {p1}")
+                raise ValueError(f"empty range {t1}-{t2} at position {p1} (expected an end different from the start)")
             ranges.append((start, end, p1))
             if peek()[0] == "punct" and peek()[1] == ",":
                 i += 1
@@ -288,7 +286,7 @@ def _parse(raw: str) -> Timeslot:
             if peek()[0] is None:  # tolerate a trailing ';'
                 break
             continue
-        raise ValueError(f"unexpected {t[1]!r} at position {t[2]}")
+        raise ValueError(f"unexpected {t[1]!r} at position {t[2]} (expected ',' between ranges or ';' between groups)")
 
     named = {d for days, _ in groups if days for d in days}
     result: Dict[int, List[Interval]] = {d: [] for d in range(7)}
