@@ -1,0 +1,406 @@
+"""The Ansible roles (ansible/): lint, argument checks, and the whole playbook converging on
+this machine with Debian 12's ansible and with a current ansible-core.
+
+The converge test runs ansible/site.yml with connection local against the example
+inventory's group_vars, overridden for this machine: a unique database and user on the test
+MariaDB, a temporary Asterisk configuration directory (there is no Asterisk here) holding a
+stock manager.conf, the .deb from `make deb`, and temporary Prometheus/Grafana paths. Then it
+checks what a sysadmin would: a second run changes nothing, --check --diff is clean and shows
+no secret, the installed `dialer` counts a campaign in the database the role created, and the
+installed dialer-pbxsim reading the role's manager.conf lets the role's AMI user in and
+refuses what its grants do not allow. It removes everything it installed afterwards.
+Tools: `make deps-ansible` (part of `make test`).
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from tests.conftest import ROOT, mysql_connect, mysql_server
+
+ANSIBLE_DIR = ROOT / "ansible"
+CURRENT_VENV = ROOT / "build" / "ansible-current"
+DEBIAN_COLLECTIONS = "/usr/lib/python3/dist-packages"
+
+# Asterisk's stock manager.conf, shortened: AMI disabled, listening on every address.
+STOCK_MANAGER_CONF = """\
+;
+; AMI - The Asterisk Manager Interface
+;
+[general]
+enabled = no
+;webenabled = yes
+
+port = 5038
+bindaddr = 0.0.0.0
+
+;displayconnects = yes
+;channelvars = var1,var2,var3
+
+;[mark]
+;secret = mysecret
+;deny=0.0.0.0/0.0.0.0
+;permit=209.16.236.73/255.255.255.0
+;read = system,call,log,verbose,command,agent,user,config,dtmf,reporting,cdr,dialplan
+;write = system,call,log,verbose,command,agent,user,config,dtmf,reporting,cdr,dialplan
+"""
+
+# Debian 12's /etc/prometheus/prometheus.yml, shortened.
+STOCK_PROMETHEUS_YML = """\
+# Sample config for Prometheus.
+
+global:
+  scrape_interval:     15s
+  evaluation_interval: 15s
+
+# Load rules once and periodically evaluate them according to the global 'evaluation_interval'.
+rule_files:
+  # - "first_rules.yml"
+
+scrape_configs:
+  # The job name is added as a label `job=<job_name>` to any timeseries scraped from this config.
+  - job_name: 'prometheus'
+    static_configs:
+      - targets: ['localhost:9090']
+"""
+
+TOOLCHAINS = {
+    "debian": {"bin": Path("/usr/bin"), "env": {}},
+    "current": {"bin": CURRENT_VENV / "bin",
+                "env": {"ANSIBLE_COLLECTIONS_PATH": DEBIAN_COLLECTIONS}},
+}
+
+
+def toolchain_env(name):
+    tc = TOOLCHAINS[name]
+    if not (tc["bin"] / "ansible-playbook").exists():
+        pytest.fail(f"{tc['bin']}/ansible-playbook is missing: run `make deps-ansible`")
+    env = dict(os.environ)
+    env.update(tc["env"])
+    env["PATH"] = f"{tc['bin']}:{env['PATH']}"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    # the test's own inventory decides; no ansible.cfg from the caller's environment
+    env.pop("ANSIBLE_CONFIG", None)
+    return env
+
+
+def run(cmd, env, cwd=ANSIBLE_DIR, timeout=900):
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def recap(output):
+    """{'ok': n, 'changed': n, ...} of localhost from a PLAY RECAP."""
+    m = re.search(r"^localhost\s*:\s*(.*)$", output.split("PLAY RECAP")[-1], re.M)
+    assert m, f"no PLAY RECAP for localhost in:\n{output[-3000:]}"
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------------
+# lint and argument checks (quick)
+
+@pytest.mark.parametrize("toolchain", ["debian", "current"])
+def test_ansible_lint_production_profile_is_clean(toolchain):
+    env = toolchain_env(toolchain)
+    proc = run(["ansible-lint", "--offline", "--profile", "production"], env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def write_inventory(tmp_path, extra_vars):
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    (inv / "hosts.yml").write_text(
+        "all:\n"
+        "  vars:\n"
+        "    ansible_connection: local\n"
+        "    ansible_python_interpreter: /usr/bin/python3\n"
+        "  children:\n"
+        + "".join(f"    {g}:\n      hosts:\n        localhost:\n"
+                  for g in ("dialer_db", "asterisk", "dialer", "monitoring")))
+    shutil.copytree(ANSIBLE_DIR / "inventory" / "group_vars", inv / "group_vars")
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps(extra_vars))
+    return inv, varsfile
+
+
+def role_play(tmp_path, role, role_vars):
+    """A one-role playbook on localhost; returns (playbook, inventory)."""
+    pb = tmp_path / "play.yml"
+    pb.write_text(
+        "- name: One role\n  hosts: localhost\n  gather_facts: false\n  roles:\n"
+        f"    - role: {ANSIBLE_DIR / 'roles' / role}\n      vars: {json.dumps(role_vars)}\n")
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                   "      ansible_python_interpreter: /usr/bin/python3\n")
+    return pb, inv
+
+
+def test_wrong_variable_type_is_a_clear_error(tmp_path):
+    (tmp_path / "ast").mkdir()
+    (tmp_path / "ast" / "manager.conf").write_text(STOCK_MANAGER_CONF)
+    pb, inv = role_play(tmp_path, "asterisk_manager", {
+        "asterisk_manager_config_dir": str(tmp_path / "ast"), "asterisk_manager_secret": "x1",
+        "asterisk_manager_port": "five-thousand"})
+    proc = run(["ansible-playbook", "-i", inv, pb], toolchain_env("debian"))
+    assert proc.returncode != 0
+    assert "asterisk_manager_port" in proc.stdout and "int" in proc.stdout, proc.stdout
+    assert not (tmp_path / "ast" / "manager.d").exists()
+
+
+def test_asterisk_manager_refuses_write_system(tmp_path):
+    (tmp_path / "ast").mkdir()
+    (tmp_path / "ast" / "manager.conf").write_text(STOCK_MANAGER_CONF)
+    pb, inv = role_play(tmp_path, "asterisk_manager", {
+        "asterisk_manager_config_dir": str(tmp_path / "ast"), "asterisk_manager_secret": "x1",
+        "asterisk_manager_write": ["system", "call", "originate"]})
+    proc = run(["ansible-playbook", "-i", inv, pb], toolchain_env("debian"))
+    assert proc.returncode != 0
+    assert "run shell commands on the PBX" in proc.stdout, proc.stdout
+    assert not (tmp_path / "ast" / "manager.d").exists()
+
+
+def test_asterisk_manager_refuses_a_hand_written_dialer_user(tmp_path):
+    """The manual's own sample (write = system) already in manager.conf: stop, do not merge."""
+    (tmp_path / "ast").mkdir()
+    (tmp_path / "ast" / "manager.conf").write_text(
+        STOCK_MANAGER_CONF + "\n[dialer]\nsecret = 1234\nread = system,call,user,originate\n"
+        "write = system,call,user,originate\n")
+    pb, inv = role_play(tmp_path, "asterisk_manager", {
+        "asterisk_manager_config_dir": str(tmp_path / "ast"), "asterisk_manager_secret": "x1"})
+    proc = run(["ansible-playbook", "-i", inv, pb], toolchain_env("debian"))
+    assert proc.returncode != 0
+    assert "already has a [dialer] section" in proc.stdout, proc.stdout
+
+
+def test_dialer_role_refuses_a_value_that_would_become_a_comment(tmp_path):
+    pb, inv = role_play(tmp_path, "dialer", {
+        "dialer_asterisk_password": "a ;b", "dialer_campaigns": [{"name": "sales"}]})
+    proc = run(["ansible-playbook", "-i", inv, pb], toolchain_env("debian"))
+    assert proc.returncode != 0
+    assert "bad values for: asteriskpassword" in proc.stdout, proc.stdout
+    assert "a ;b" not in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------
+# the whole playbook against this machine
+
+def deb_path():
+    debs = sorted(ROOT.glob("dist/dialer_*_all.deb"))
+    if not debs:
+        proc = subprocess.run(["make", "-s", "deb"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        debs = sorted(ROOT.glob("dist/dialer_*_all.deb"))
+    assert debs, "make deb produced no dist/dialer_*_all.deb"
+    return debs[-1]
+
+
+def package_installed():
+    proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "dialer"], capture_output=True, text=True)
+    return proc.stdout.strip() == "install ok installed"
+
+
+class Ami:
+    """A bare AMI client: enough to log in and send one action."""
+
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, port), timeout=10)
+        self.buf = b""
+        self.banner = self._line()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("AMI closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def message(self):
+        headers = {}
+        while True:
+            line = self._line()
+            if not line:
+                if headers:
+                    return headers
+                continue
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+
+    def action(self, name, **headers):
+        aid = secrets.token_hex(4)
+        lines = [f"Action: {name}", f"ActionID: {aid}"] + [f"{k}: {v}" for k, v in headers.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        while True:
+            msg = self.message()
+            if "response" in msg and msg.get("actionid") in (aid, None):
+                return msg
+
+    def close(self):
+        self.sock.close()
+
+
+def wait_port(host, port, proc):
+    for _ in range(200):
+        if proc.poll() is not None:
+            pytest.fail(f"dialer-pbxsim exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"dialer-pbxsim does not listen on {host}:{port}")
+
+
+def drop_db_and_user(name):
+    conn = mysql_connect()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        for host in ("localhost", "127.0.0.1", "::1"):
+            cur.execute("DROP USER IF EXISTS %s@%s", (name, host))
+    conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.mysql
+@pytest.mark.parametrize("toolchain", ["debian", "current"])
+def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
+    env = toolchain_env(toolchain)
+    deb = deb_path()
+    host, port, _user, _password = mysql_server()
+    name = "dlr_ans_" + secrets.token_hex(4)
+    db_password = "db-" + secrets.token_hex(12)
+    ami_secret = "ami-" + secrets.token_hex(12)
+    ami_port = free_port()
+    astdir = tmp_path / "asterisk"
+    astdir.mkdir()
+    (astdir / "manager.conf").write_text(STOCK_MANAGER_CONF)
+    promdir = tmp_path / "prometheus"
+    promdir.mkdir()
+    (promdir / "prometheus.yml").write_text(STOCK_PROMETHEUS_YML)
+    grafana = tmp_path / "grafana"
+    (grafana / "provisioning").mkdir(parents=True)
+    campaigns = [f"{name}_sales", f"{name}_survey"]
+    extra = {
+        "vault_dialer_mysql_password": db_password,
+        "vault_dialer_ami_secret": ami_secret,
+        # the test server: already running outside systemd, root without a password over TCP
+        "mariadb_database": name, "mariadb_user": name,
+        "mariadb_login_unix_socket": "", "mariadb_login_host": host, "mariadb_login_port": port,
+        "asterisk_manager_config_dir": str(astdir), "asterisk_manager_port": ami_port,
+        "dialer_deb": str(deb),
+        "dialer_mysql_host": host, "dialer_mysql_port": port,
+        "dialer_campaigns": [
+            {"name": campaigns[0], "uri": "http://127.0.0.1/sales.vxml", "maxlines": 20},
+            {"name": campaigns[1], "active": False, "timeslot": "mon-sat 10h-19h"},
+        ],
+        "monitoring_prometheus_config": str(promdir / "prometheus.yml"),
+        "monitoring_prometheus_rules_path": str(promdir / "dialer-alerts.yml"),
+        "monitoring_grafana_provisioning_dir": str(grafana / "provisioning"),
+        "monitoring_grafana_dashboards_dir": str(grafana / "dashboards"),
+        "monitoring_grafana_group": "root",
+    }
+    inv, varsfile = write_inventory(tmp_path, extra)
+    playbook = ["ansible-playbook", "-i", inv, "site.yml", "-e", f"@{varsfile}"]
+    was_installed = package_installed()
+    sim = None
+    try:
+        first = run(playbook, env)
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
+        assert recap(first.stdout)["changed"] > 0
+        # no systemd as PID 1 here: every role says what it did not do, visibly
+        for note in ("does not enable or start\nmariadb.service", "dialer.service was not enabled or started",
+                     "`manager reload` skipped", "Prometheus not reloaded"):
+            assert note.split("\n")[0] in first.stdout, f"missing note {note!r}:\n{first.stdout[-4000:]}"
+
+        second = run(playbook, env)
+        assert second.returncode == 0, second.stdout[-6000:]
+        assert recap(second.stdout)["changed"] == 0, second.stdout[-6000:]
+
+        check = run(playbook + ["--check", "--diff"], env)
+        assert check.returncode == 0, check.stdout[-6000:]
+        result = recap(check.stdout)
+        assert result["changed"] == 0 and result["failed"] == 0, check.stdout[-6000:]
+        for out in (first, second, check):
+            assert db_password not in out.stdout + out.stderr
+            assert ami_secret not in out.stdout + out.stderr
+
+        # the installed package and the configuration it was given
+        assert package_installed()
+        st = os.stat("/etc/dialer.conf")
+        assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o640", 0)
+        assert subprocess.run(["stat", "-c", "%G", "/etc/dialer.conf"], capture_output=True,
+                              text=True).stdout.strip() == "dialer"
+        for c in campaigns:
+            assert Path(f"/etc/dialer.d/{c}.conf").is_file()
+        count = subprocess.run(["/usr/bin/dialer", "-a", "count", "-c", campaigns[0]],
+                               capture_output=True, text=True, timeout=60)
+        assert (count.returncode, count.stdout.strip()) == (0, "0"), count.stdout + count.stderr
+        insert = subprocess.run(["/usr/bin/dialer", "-a", "insert", "-c", campaigns[0], "-p", "33123456789"],
+                                capture_output=True, text=True, timeout=60)
+        assert insert.returncode == 0, insert.stdout + insert.stderr
+        count = subprocess.run(["/usr/bin/dialer", "-a", "count", "-c", campaigns[0]],
+                               capture_output=True, text=True, timeout=60)
+        assert count.stdout.strip() == "1", count.stdout + count.stderr
+
+        # least privilege in the database: its own tables yes, another database no
+        conn = pymysql.connect(host=host, port=port, user=name, password=db_password, database=name)
+        with conn.cursor() as cur:
+            cur.execute("SHOW TABLES")
+            assert {r[0] for r in cur.fetchall()} >= set(campaigns)
+            with pytest.raises(pymysql.err.OperationalError, match="Access denied"):
+                cur.execute(f"CREATE DATABASE `{name}_other`")
+        conn.close()
+
+        # the AMI account, as the role wrote it, through the installed simulator
+        manager_conf = (astdir / "manager.conf").read_text()
+        assert manager_conf.startswith(STOCK_MANAGER_CONF) and '#include "manager.d/*.conf"' in manager_conf
+        sim = subprocess.Popen(["/usr/bin/dialer-pbxsim", "--manager-conf", astdir / "manager.conf", "--quiet",
+                                "--auth-fail-delay", "0.1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_port("127.0.0.1", ami_port, sim)
+        ami = Ami("127.0.0.1", ami_port)
+        assert ami.banner.startswith("Asterisk Call Manager")
+        login = ami.action("Login", Username="dialer", Secret=ami_secret)
+        assert login["response"] == "Success", login
+        denied = ami.action("Command", Command="core show version")
+        assert denied["response"] == "Error" and "Permission denied" in denied.get("message", ""), denied
+        allowed = ami.action("CoreShowChannels")
+        assert allowed["response"] == "Success", allowed
+        ami.close()
+        wrong = Ami("127.0.0.1", ami_port)
+        assert wrong.action("Login", Username="dialer", Secret="1234")["response"] == "Error"
+        wrong.close()
+
+        # monitoring: the scrape job and rules went into the (temporary) prometheus.yml
+        prom = (promdir / "prometheus.yml").read_text()
+        assert "job_name: \"dialer\"" in prom and str(promdir / "dialer-alerts.yml") in prom
+        assert (grafana / "provisioning" / "dashboards" / "dialer.yaml").is_file()
+    finally:
+        if sim is not None:
+            sim.terminate()
+            sim.wait(timeout=30)
+        if not was_installed:
+            subprocess.run(["apt-get", "purge", "-y", "-qq", "dialer"], capture_output=True,
+                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), timeout=300)
+        for leftover in Path("/var/cache/apt/archives").glob("dialer_*_all.deb"):
+            leftover.unlink()
+        drop_db_and_user(name)
+    if not was_installed:
+        assert not package_installed()
+        assert not Path("/etc/dialer.conf").exists() and not Path("/etc/dialer.d").exists()
