@@ -10,7 +10,6 @@ import re
 # Asterisk limits a ChannelId to 149 characters (ami-notes.md).
 MAX_CHANNELID = 149
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-_VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class InvalidLead(ValueError):
@@ -30,22 +29,12 @@ def channel_id(campaign: str, lead_id: int, attempt: int) -> str:
     return f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID]
 
 
-def _pair(text: str):
-    """'NAME=value' -> (NAME, value), or None for 0/none/empty."""
-    if not text or str(text).strip().lower() in ("0", "none"):
-        return None
-    name, sep, value = str(text).partition("=")
-    name = name.strip()
-    if not sep or not _VARNAME.match(name.lstrip("_")):
-        return None
-    return name, value.strip()
-
-
 def _opt(value):
+    """Config gives None for unset (none/0); tolerate plain strings from hand-built settings."""
     if value is None:
         return None
     text = str(value).strip()
-    return None if text.lower() in ("", "none", "0") else text
+    return None if text.lower() in ("", "none") else text
 
 
 def dial_string(camp, phone: str) -> str:
@@ -99,13 +88,13 @@ def build(camp, lead, chan_id: str, *, dspmode_context: str = None):
         variables["DIALER_APPDATA"] = headers.pop("Data")
         headers.update({"Context": dspmode_context or getattr(camp, "dspcontext", None) or "dialer-dsp",
                         "Exten": "s", "Priority": "1"})
-    chanvar = _opt(getattr(camp, "chanvar", None))
-    if chanvar and _VARNAME.match(chanvar.lstrip("_")):
-        variables[chanvar] = param      # chanvar names a variable that receives the lead's param
-    for key in ("chanstr", "chanvar1", "chanvar2"):
-        pair = _pair(getattr(camp, key, None))
-        if pair:
-            variables[pair[0]] = pair[1]
+    for key in ("chanvar", "chanstr", "chanvar1", "chanvar2"):
+        pair = getattr(camp, key, None)
+        if pair is None or str(pair).strip() in ("", "0"):
+            continue
+        name, sep, value = str(pair).partition("=")
+        # A bare `chanvar=NAME` names the variable that receives the lead's param.
+        variables[name.strip()] = value.strip() if sep else param
     for n, key in enumerate(("sipheader1", "sipheader2"), start=1):
         value = _opt(getattr(camp, key, None))
         if value:

@@ -10,7 +10,7 @@ from dialer.model import Lead
 def camp(**kw):
     base = dict(name="sales", dialformat="SIP/00%s@voip-out", dialprefix="none", timeout=5000,
                 callerid="9987803065", uri="http://app/index.vxml", mode="voximal", dspmode="none",
-                chanvar="0", chanstr="0", chanvar1=None, chanvar2=None, sipheader1=None, sipheader2=None,
+                chanvar=None, chanstr=None, chanvar1=None, chanvar2=None, sipheader1=None, sipheader2=None,
                 application=None, data=None, context=None, extension=None, priority=None)
     base.update(kw)
     return SimpleNamespace(**base)
