@@ -49,6 +49,12 @@ def test_unpacks_as_sql_and_params_and_quotes_columns_on_request():
     assert parse_filter("phone = '1'").sql(lambda c: f"`{c}`") == ("`phone` = ?", ("1",))
 
 
+def test_filters_compare_by_meaning():
+    assert parse_filter("attempts<3 and PHONE like '1%'") == parse_filter("attempts < 3 AND phone LIKE '1%'")
+    assert parse_filter("attempts < 3") != parse_filter("attempts < 4")
+    assert len({parse_filter("id = 1"), parse_filter("ID=1")}) == 1
+
+
 @pytest.mark.parametrize("text", [None, "", "  ", "0", "none", "NONE"])
 def test_no_filter(text):
     assert parse_filter(text) is None

@@ -88,8 +88,9 @@ def test_per_lead_zones():
     zones = ["America/New_York", "Asia/Tokyo", "Europe/London", "America/Boise America/Los_Angeles"]
     # 16:30 UTC: Paris 17:30, London 16:30, NY 11:30, Boise 09:30, LA 08:30, Tokyo 01:30
     s = sel.build_selection(c, utc(2026, 11, 23, 16, 30), zones)
-    assert s.zones == ["", "-", "America/New_York", "Europe/London"]
-    # 17:30 UTC: Paris closed ('' and '-' use the campaign zone), LA 09:30 so the pair opens
+    # '' = not derived yet: never taken with auto; '-' = no zone known: the campaign's
+    assert s.zones == ["-", "America/New_York", "Europe/London"]
+    # 17:30 UTC: Paris closed ('-' uses the campaign zone), LA 09:30 so the pair opens
     s = sel.build_selection(c, utc(2026, 11, 23, 17, 30), zones)
     assert s.zones == ["America/New_York", "Europe/London", "America/Boise America/Los_Angeles"]
     assert sel.window_open(c, utc(2026, 11, 23, 17, 30), zones)
@@ -151,7 +152,7 @@ def test_works_on_a_real_dialer_conf(tmp_path):
                           "(NOT ((phone LIKE ? ESCAPE ? OR phone LIKE ? ESCAPE ?)))))")
     assert s.where[1] == (3, "1%", "\\", "1212%", "\\", "+1212%", "\\", "1646%", "\\", "+1646%", "\\")
     assert (s.attempts, s.orderby, s.blacklist) == (4, "id", "bl")
-    assert s.zones == ["", "-", "America/Chicago"]
+    assert s.zones == ["-", "America/Chicago"]
     assert s.not_updated_since == utc(2026, 11, 23, 5).timestamp()
     assert not sel.window_open(c, utc(2026, 11, 28, 15), [])   # Saturday
 
@@ -244,11 +245,11 @@ def test_filter_and_code_filter_combine(lite):
 # -- through the real store: what a claim takes -----------------------------------------------
 
 def test_claims_through_the_store_take_exactly_the_selected_leads(camp_store):
-    c, st = camp_store("timeslot=9h-18h\ntimezone=Europe/Paris\nleadtimezone=auto\n"
+    c, st = camp_store("timeslot=9h-18h\ntimezone=Asia/Tokyo\nleadtimezone=Europe/Paris\n"
                        "filter=param <> 'skip'\nf_mode=areacode\nf_areacode=!1646\n"
                        "multiplecalls=true\nattempts=1\n")
     leads = {
-        "33100000001": ("", ""),                    # campaign zone (Paris)
+        "33100000001": ("", ""),                    # no zone: leadtimezone's (Paris)
         "33100000002": ("skip", ""),                # filtered out
         "12125550003": ("", "America/New_York"),
         "16465550004": ("", "America/New_York"),    # excluded area code

@@ -38,21 +38,22 @@ def _row_time(value) -> Optional[_dt.datetime]:
     return value.astimezone(zn.UTC)
 
 
-def lead_zones(c, row) -> Tuple[Tuple[str, ...], str]:
-    """(zone names, how they were chosen) for a lead under the campaign's settings."""
+def lead_zones(c, row) -> Tuple[Tuple[str, ...], str, bool]:
+    """(zone names, how they were chosen, whether the selection can use them yet)."""
     mode = sel.lead_timezone_mode(c)
     if mode is None:
-        return (sel.campaign_zone(c),), "the campaign's zone"
+        return (sel.campaign_zone(c),), "the campaign's zone", True
     key = (row.get("timezone") or "").strip()
-    how = "the lead's timezone column"
-    if key in (zn.NO_ZONE, zn.UNKNOWN) and mode == "auto":
-        key = zn.zone_key_for_number(str(row.get("phone") or ""), sel.default_region(c))
-        how = "derived from the number"
+    if mode == "auto" and key == zn.NO_ZONE:
+        derived = zn.zone_key_for_number(str(row.get("phone") or ""), sel.default_region(c))
+        names = zn.zone_set(derived, sel.campaign_zone(c))
+        return names, ("not yet derived from the number (the dialer fills the timezone column "
+                       f"before calling; the number gives {derived!r})"), False
     if key in (zn.NO_ZONE, zn.UNKNOWN):
         if mode == "auto":
-            return (sel.campaign_zone(c),), "the campaign's zone (no zone known for the number)"
-        return (mode,), "leadtimezone (the lead has no zone)"
-    return zn.zone_set(key, sel.default_lead_zone(c)), how
+            return (sel.campaign_zone(c),), "the campaign's zone (no zone known for the number)", True
+        return (mode,), "leadtimezone (the lead has no zone)", True
+    return zn.zone_set(key, sel.default_lead_zone(c)), "the lead's timezone column", True
 
 
 def _next_open_everywhere(win, tzs, now, days=8) -> Optional[_dt.datetime]:
@@ -73,12 +74,12 @@ def _next_open_everywhere(win, tzs, now, days=8) -> Optional[_dt.datetime]:
 def _window_reasons(c, row, now) -> List[Reason]:
     out = []
     try:
-        names, how = lead_zones(c, row)
+        names, how, usable = lead_zones(c, row)
         tzs = [zn.get_zone(n) for n in names]
     except ValueError as exc:
         return [(False, "zone", f"{exc}: the lead is never called until it is corrected")]
     shown = ", ".join(names) if len(names) <= 4 else f"{len(names)} zones ({', '.join(names[:3])}, ...)"
-    out.append((True, "zone", f"window read in {shown}: {how}"))
+    out.append((usable, "zone", f"window read in {shown}: {how}"))
     timeslot, pause = sel.campaign_timeslot(c), sel.campaign_pause(c)
     if timeslot is None:
         out.append((True, "timeslot", "no timeslot: any time"))

@@ -287,6 +287,13 @@ class Filter:
     def __repr__(self):
         return f"Filter({self.text!r})"
 
+    def __eq__(self, other):
+        # Same SQL = same filter, whatever the spelling (a reload compares settings).
+        return isinstance(other, Filter) and self.sql() == other.sql()
+
+    def __hash__(self):
+        return hash(self.sql())
+
     def __iter__(self) -> Iterator:
         """`sql, params = parse_filter(...)` works (bare column names)."""
         return iter(self.sql())

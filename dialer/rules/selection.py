@@ -220,8 +220,12 @@ def _utc(now) -> _dt.datetime:
     return zn._aware_utc(now)
 
 
-def _candidate_keys(lead_zones):
-    return [zn.NO_ZONE, zn.UNKNOWN] + [z for z in (lead_zones or ()) if z not in (zn.NO_ZONE, zn.UNKNOWN)]
+def _candidate_keys(c, lead_zones):
+    # With auto, '' means "not derived from the number yet": calling such a lead in the
+    # campaign's zone could ring someone at night, so it waits until its key is filled in
+    # (zones.zone_key_for_number; '-' = no zone known, which does use the campaign zone).
+    own = [zn.UNKNOWN] if lead_timezone_mode(c) == "auto" else [zn.NO_ZONE, zn.UNKNOWN]
+    return own + [z for z in (lead_zones or ()) if z not in (zn.NO_ZONE, zn.UNKNOWN)]
 
 
 def window_open(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> bool:
@@ -238,10 +242,11 @@ def window_open(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> bool:
 
 
 def open_zones_for(c, now_utc, lead_zones) -> list:
-    """The lead zone keys ('' and '-' always considered) whose window is open now."""
+    """The lead zone keys whose window is open now ('-', and '' unless leadtimezone = auto,
+    are always considered)."""
     win = campaign_window(c)
     default = default_lead_zone(c)
-    return [k for k in _candidate_keys(lead_zones) if zn.key_is_open(win, k, now_utc, default)]
+    return [k for k in _candidate_keys(c, lead_zones) if zn.key_is_open(win, k, now_utc, default)]
 
 
 def next_window_change(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> Optional[_dt.datetime]:
@@ -249,7 +254,7 @@ def next_window_change(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -
     win = campaign_window(c)
     if lead_timezone_mode(c) is None:
         return zn.next_change(win, [zn.NO_ZONE], now_utc, campaign_zone(c))
-    return zn.next_change(win, _candidate_keys(lead_zones), now_utc, default_lead_zone(c))
+    return zn.next_change(win, _candidate_keys(c, lead_zones), now_utc, default_lead_zone(c))
 
 
 def day_start(c, now_utc) -> float:
