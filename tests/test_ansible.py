@@ -290,6 +290,7 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
     astdir = tmp_path / "asterisk"
     astdir.mkdir()
     (astdir / "manager.conf").write_text(STOCK_MANAGER_CONF)
+    (astdir / "extensions.conf").write_text("[general]\nstatic=yes\n\n[default]\nexten => s,1,Hangup()\n")
     promdir = tmp_path / "prometheus"
     promdir.mkdir()
     (promdir / "prometheus.yml").write_text(STOCK_PROMETHEUS_YML)
@@ -303,6 +304,7 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
         "mariadb_database": name, "mariadb_user": name,
         "mariadb_login_unix_socket": "", "mariadb_login_host": host, "mariadb_login_port": port,
         "asterisk_manager_config_dir": str(astdir), "asterisk_manager_port": ami_port,
+        "asterisk_manager_dspmode_dialplan": True,
         "dialer_deb": str(deb),
         "dialer_mysql_host": host, "dialer_mysql_port": port,
         "dialer_campaigns": [
@@ -386,6 +388,11 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
         wrong = Ami("127.0.0.1", ami_port)
         assert wrong.action("Login", Username="dialer", Secret="1234")["response"] == "Error"
         wrong.close()
+
+        # dspmode: the dialplan snippet, included from extensions.conf
+        assert (astdir / "extensions-dialer.conf").read_text() == \
+            (ROOT / "dialer" / "data" / "extensions-dialer.conf").read_text()
+        assert (astdir / "extensions.conf").read_text().endswith('#include "extensions-dialer.conf"\n')
 
         # monitoring: the scrape job and rules went into the (temporary) prometheus.yml
         prom = (promdir / "prometheus.yml").read_text()
