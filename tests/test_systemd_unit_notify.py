@@ -8,33 +8,12 @@ import pytest
 from dialer.notify import Notifier
 
 
-class FakeSystemd:
-    """The notification socket systemd would create; collects what the service sends."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.setblocking(False)
-
-    def messages(self):
-        """Every datagram received so far, each as a dict of its assignments."""
-        out = []
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except BlockingIOError:
-                return out
-            out.append(dict(line.split("=", 1) for line in data.decode("latin-1").split("\n") if line))
-
-
 @pytest.fixture
-def systemd(tmp_path, monkeypatch):
-    fake = FakeSystemd(tmp_path / "notify")
-    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+def systemd(fake_systemd, monkeypatch):
+    monkeypatch.setenv("NOTIFY_SOCKET", fake_systemd.path)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
-    yield fake
-    fake.sock.close()
+    return fake_systemd
 
 
 def test_lifecycle_messages(systemd):
@@ -145,3 +124,12 @@ def test_socket_gone_is_a_no_op(tmp_path, monkeypatch):
     n = Notifier()
     assert not n.enabled
     n.ready()
+
+
+def test_wait_for_returns_everything_up_to_the_awaited_message(systemd):
+    n = Notifier()
+    n.status("starting")
+    n.ready()
+    n.status("dialing")
+    assert systemd.wait_for("READY", "1", timeout=5) == [{"STATUS": "starting"}, {"READY": "1"}]
+    assert systemd.messages() == [{"STATUS": "dialing"}]
