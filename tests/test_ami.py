@@ -437,3 +437,17 @@ def test_secret_never_logged_nor_shown(pbxsim, link_factory, caplog):
     assert "AMI connected" in caplog.text
     assert secret not in caplog.text
     assert secret not in repr(link)
+
+
+def test_header_values_that_look_like_command_output_do_not_stall_the_reader(pbxsim, link_factory):
+    """pyst2's reader treats 'status will follow' in any line as the start of Status output."""
+    sim = pbxsim(scenario=FAST, manager_conf=(
+        "[general]\nenabled=yes\n\n[dialer]\nsecret=1234\nread=call,system,user\n"
+        "write=originate,call,reporting,user\n"))
+    link, q = link_factory(sim)
+    take(q, kind(ami.Connected))
+    for note in ("the status will follow", "--END COMMAND--", "Response: Follows"):
+        assert link.send_action("UserEvent", {"UserEvent": "Result", "Note": note}).success
+        ev, _ = take(q, event("UserEvent", UserEvent="Result"))
+        assert ev.get("Note") == note
+    assert link.send_action("Ping").get("Ping") == "Pong"

@@ -1,9 +1,9 @@
 """One AMI session: pyst2's Manager, subclassed where 0.5.1 breaks a dialer.
 
-What stays pyst2's: the framing reader (`_receive_data`: banner, message boundaries,
-`Follows`/`--END COMMAND--` bodies), its thread layout (reader -> parser -> dispatcher),
-`register_event`, `next_seq` and its exception classes. What we override, per defect
-(numbers as in ami-notes.md "pyst2 0.5.1 — known defects"):
+What stays pyst2's: its thread layout (reader -> parser -> dispatcher, with its queues),
+`register_event`/`unregister_event`, `next_seq`, ManagerMsg as the base of our messages and
+its exception classes. What we override, per defect (numbers as in ami-notes.md "pyst2
+0.5.1 — known defects"):
 
 1. parsing uses wire.Message (no `has_key`), and a message that fails to parse is dropped
    with a log line instead of killing the parser thread;
@@ -15,7 +15,9 @@ What stays pyst2's: the framing reader (`_receive_data`: banner, message boundar
 6. an instance is used for exactly one connection (0.5.1's threads start once): the link
    builds a new one per connection;
 7. connect and banner have a deadline, and `closed`/`on_closed` report the end of the session;
-8. every action is built by wire.encode_action, which refuses CR/LF/control characters.
+8. every action is built by wire.encode_action, which refuses CR/LF/control characters;
+and beyond the list: its reader's guesses at Command/Status output are replaced by
+Asterisk's plain framing (see `_receive_data`).
 """
 import io
 import itertools
@@ -209,13 +211,34 @@ class Connection(Manager):
 
     # ---- threads (defects 1, 4) -------------------------------------------------------
 
+    def _receive_data(self):
+        """Frame messages as Asterisk does: header lines up to an empty line.
+
+        pyst2's reader also guesses at Command/Status output from the text of any line
+        ('status will follow', '--END COMMAND--'): a header value holding those words (a
+        UserEvent carrying lead data, say) then swallows every later message, Ping
+        responses included. The dialer sends neither action, so the plain rule is exact.
+        """
+        put = self._message_queue.put
+        lines = []
+        for raw in self._sock:       # BufferedReader: one recv() per 64 KiB, not per byte
+            if raw == b"\r\n" or raw == b"\n":
+                if lines:
+                    put(lines)
+                    lines = []
+            else:
+                lines.append(raw.decode("utf-8", "replace"))
+
     def _read_main(self):
         try:
             self._receive_data()
-        except BaseException as exc:   # pyst2 only catches socket errors; never leave the parser waiting
+        except OSError:
+            pass                     # _CountingSocketIO.ended says why
+        except BaseException as exc:   # never leave the parser waiting
             self.close_reason = self.close_reason or f"AMI reader failed: {exc!r}"
             log.exception("%s: reader failed", self.name)
         finally:
+            self._connected.clear()
             self._message_queue.put(None)
 
     def message_loop(self):

@@ -201,6 +201,15 @@ class AmiLink:
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _supervise(self):
+        try:
+            self._reconnect_loop()
+        except BaseException:          # a dead supervisor would leave the engine waiting forever
+            log.critical("AMI supervisor failed; no more reconnects", exc_info=True)
+            raise
+        finally:
+            self._up.clear()
+
+    def _reconnect_loop(self):
         failed = 0      # consecutive failed attempts, for the log
         exponent = 0    # backoff step
         while not self._stop.is_set():
@@ -224,6 +233,9 @@ class AmiLink:
                 delay = self._delay(exponent)
                 exponent += 1
             else:
+                if self._stop.is_set():
+                    conn.close()
+                    break
                 lived = self._run_session(conn, failed)
                 failed = 0
                 # A PBX that accepts the login and drops us at once must not get a tight loop.
@@ -233,7 +245,6 @@ class AmiLink:
                 exponent += 1
             if not self._stop.is_set():
                 self._stop.wait(delay)
-        self._up.clear()
 
     def _auth_failed(self, message, failed):
         self.events.put(AuthFailed(message))

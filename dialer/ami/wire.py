@@ -151,9 +151,10 @@ class Message(ManagerMsg):
                 side.setdefault(var, val)
                 self.variables.setdefault(var, val)
                 continue
-            if key not in headers:
+            low = key.lower()
+            if low not in lower:
+                lower[low] = value
                 headers[key] = value
-            lower.setdefault(key.lower(), value)
         self.data = "".join(data)
 
     def get(self, key, default=None):
