@@ -41,6 +41,7 @@ class Attempt:
     result: str = ""
     app_duration: Optional[int] = None
     picked_up: bool = False
+    machine: bool = False
     adopted: bool = False               # re-adopted after a restart: no OriginateResponse will come
     response_at: Optional[float] = None
 
@@ -70,7 +71,12 @@ class Attempt:
             self._user_event(msg, now)
 
     def _vars(self, msg) -> None:
-        status = (getattr(msg, "variables", None) or {}).get("DIALER_STATUS")
+        variables = getattr(msg, "variables", None) or {}
+        if variables.get("AMDSTATUS") == "MACHINE":
+            # Visible when AMDSTATUS is in manager.conf's channelvars; the shipped dspmode
+            # dialplan sets DIALER_STATUS=-3 as well.
+            self.machine = True
+        status = variables.get("DIALER_STATUS")
         if status not in (None, ""):
             value = _int(status)
             if value is not None and value in codes.RETURN_CODES:
@@ -126,7 +132,7 @@ class Attempt:
         if lost and not answered and cause is None:
             return Outcome(disposition=codes.UNDEFINED, reason=lost[:255], cause="")
         created = bool(self.channels) or self.response == "Success"
-        c = codes.classify(self.reason, cause, answered=answered, channel_created=created,
+        c = codes.classify(self.reason, cause, answered=answered, channel_created=created, machine=self.machine,
                            app_status=self.app_status, default_answered=self.answeredcode)
         if self.reason is not None:
             reason = codes.reason_text(self.reason)

@@ -181,10 +181,11 @@ def classify(reason, cause, *, answered=None, machine=False, fax=False, channel_
     """
     if answered is None:
         answered = reason == REASON_ANSWERED
-    if fax:
-        return Classification(FAX, CLASS_FAX, answered)
-    if machine:
-        return Classification(VOICEMAIL, CLASS_MACHINE, answered)
+    # A machine or a fax is not a contact: no pickup is counted for it.
+    if fax or (answered and app_status == FAX):
+        return Classification(FAX, CLASS_FAX, False)
+    if machine or (answered and app_status == VOICEMAIL):
+        return Classification(VOICEMAIL, CLASS_MACHINE, False)
     if answered:
         code = app_status if app_status is not None else default_answered
         return Classification(code, CLASS_ANSWERED, True)
