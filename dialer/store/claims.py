@@ -4,6 +4,7 @@ A claim moves leads READY -> ACTIVE with the instance id (`owner`) and a lease; 
 moves them on (READY/WAITING to retry, FINAL otherwise) only if the caller still owns them
 (fencing: a lead released by repair() cannot be overwritten by a late result).
 """
+import math
 import time
 
 from .. import codes
@@ -87,9 +88,9 @@ class ClaimsMixin:
             if not leads:
                 return []
             ids = [lead.id for lead in leads]
-            self.execute(f"UPDATE {t} SET state = ?, owner = ?, lease = ?, attempts = attempts + 1, "
+            self.execute(f"UPDATE {t} SET state = ?, owner = ?, lease = ?, nextcall = ?, attempts = attempts + 1, "
                          f"datetime = ?, channelid = NULL{d.set_lastupdated} WHERE id IN {_in(ids)}",
-                         [schema.ACTIVE, owner, until, sqltime(now)] + ids)
+                         [schema.ACTIVE, owner, until, until, sqltime(now)] + ids)
             self.execute_many(f"REPLACE INTO {d.q(schema.INFLIGHT_TABLE)} (campaign, lead_id, phone, owner, since) "
                               "VALUES (?, ?, ?, ?, ?)", [(name, lead.id, lead.phone, owner, now_i) for lead in leads])
         for lead in leads:
@@ -116,7 +117,7 @@ class ClaimsMixin:
         self._promoted[name] = now_i
         self.execute(f"UPDATE {t} SET state = ? WHERE state = ? AND nextcall <= ?",
                      (schema.READY, schema.WAITING, now_i))
-        expired = [int(r[0]) for r in self.rows(f"SELECT id FROM {t} WHERE state = ? AND lease < ?",
+        expired = [int(r[0]) for r in self.rows(f"SELECT id FROM {t} WHERE state = ? AND nextcall < ?",
                                                  (schema.ACTIVE, now_i))]
         if expired:
             self._release(name, t, expired, "Released: lease expired (dialer instance gone)",
@@ -165,7 +166,7 @@ class ClaimsMixin:
                 f"duration = ?, result = ?, pickups = pickups + ?, nextcall = ?, owner = NULL, lease = NULL, "
                 f"channelid = NULL{self.d.set_lastupdated} WHERE id = ? AND owner = ? AND state = ?",
                 disp_p + state_p + [_text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
-                                    _text(outcome.result), 1 if outcome.picked_up else 0, int(now) + delay,
+                                    _text(outcome.result), 1 if outcome.picked_up else 0, math.ceil(now) + delay,
                                     lead_id, owner, schema.ACTIVE]).rowcount == 1
             self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
                          "AND owner = ?", (name, lead_id, owner))
@@ -177,13 +178,13 @@ class ClaimsMixin:
     def renew(self, name, owner, until):
         """Extend the lease of every lead `owner` holds in a campaign; returns how many."""
         t = self.campaign(name)
-        return self.execute(f"UPDATE {t} SET lease = ? WHERE owner = ? AND state = ?",
-                            (int(until), owner, schema.ACTIVE)).rowcount
+        return self.execute(f"UPDATE {t} SET lease = ?, nextcall = ? WHERE state = ? AND owner = ?",
+                            (int(until), int(until), schema.ACTIVE, owner)).rowcount
 
     def held(self, name, owner):
         t = self.campaign(name)
         return [_lead(r) for r in self.rows(
-            f"SELECT {LEAD_COLS} FROM {t} WHERE owner = ? AND state = ? ORDER BY id", (owner, schema.ACTIVE))]
+            f"SELECT {LEAD_COLS} FROM {t} WHERE state = ? AND owner = ? ORDER BY id", (schema.ACTIVE, owner))]
 
     def repair(self, name, owner=None, live_channelids=(), now=None, force=False, max_attempts=None,
                attemptsdelay=0):
@@ -199,7 +200,7 @@ class ClaimsMixin:
         elif force:
             cond, p = "1 = 1", []
         else:
-            cond, p = "lease < ?", [now_i]
+            cond, p = "nextcall < ?", [now_i]
         live = set(live_channelids or ())
         ids = [int(r[0]) for r in self.rows(f"SELECT id, channelid FROM {t} WHERE state = ? AND {cond}",
                                             [schema.ACTIVE] + p) if r[1] is None or r[1] not in live]

@@ -5,7 +5,7 @@ the engine's columns follow. `state` is maintained by the store only:
 
   READY    retryable and callable now (its next-call time was reached when last looked at)
   WAITING  retryable, next call at `nextcall` (epoch s); promoted to READY by claim()
-  ACTIVE   claimed by `owner` until `lease` (epoch s)
+  ACTIVE   claimed by `owner` until `lease` (epoch s; copied to `nextcall` for the index)
   FINAL    a final return code; never dialled again
 
 Every ordering a claim can ask for has an index that starts with `state`, so picking the next
@@ -67,16 +67,15 @@ ORDERS = {
     "random": ("rnd", "id"),
 }
 
-# suffix -> columns
+# suffix -> columns. Each index costs import speed, so there are only these: one per order,
+# and (state, nextcall), which also serves the ACTIVE leads (their nextcall is the lease end:
+# expiry, held(), renew() read only the few in-progress rows).
 CAMPAIGN_INDEXES = (
     ("ord_ap", ("state", "ap", "id")),
     ("ord_id", ("state", "id")),
     ("ord_phone", ("state", "phone", "id")),   # also the phone lookup: state IN (0,1,2,3)
     ("ord_rnd", ("state", "rnd", "id")),
     ("next", ("state", "nextcall")),
-    ("lease", ("state", "lease")),
-    ("owner", ("owner",)),
-    ("datetime", ("datetime",)),
 )
 
 ALL_STATES = (READY, WAITING, ACTIVE, FINAL)
