@@ -131,6 +131,20 @@ def test_busy_call_event_flow(sim, link):
     assert (got["Hangup"].get("Uniqueid"), got["Hangup"].get("Cause")) == ("dialer-test-2-1", "17")
 
 
+def test_login_event_mask_keeps_dialplan_events_away(pbxsim, link_factory):
+    """Even a user allowed to read everything only gets call, system and user events."""
+    sim = pbxsim(scenario=FAST, manager_conf=(
+        "[general]\nenabled=yes\nchannelvars=DIALER_ID\n\n[dialer]\nsecret=1234\nread=all\n"
+        "write=originate,call,reporting\n"))
+    link, q = link_factory(sim)
+    take(q, kind(ami.Connected))
+    assert originate(link, 9).success
+    _, seen = take(q, event("Hangup", Uniqueid="dialer-test-9-1"))
+    names = {_label(i) for i in seen}
+    assert {"Newchannel", "OriginateResponse"} <= names
+    assert not names & {"VarSet", "Newexten"}
+
+
 def test_variables_arrive_intact_one_header_each(sim, link):
     """Asterisk splits Variable: values on commas and eats quotes/backslashes; we escape."""
     link, q = link

@@ -350,6 +350,9 @@ class Connection(Manager):
             if aid in self._pending:
                 raise AmiError(f"ActionID {aid!r} is already waiting for a response")
             self._pending[aid] = waiter
+        if not self._connected.is_set():     # lost in between: _fail_pending may have missed us
+            self._forget(aid)
+            raise NotConnected(f"not connected to AMI ({self.close_reason or 'no session'})")
         try:
             with self._wlock:
                 self._raw.sendall(data)
