@@ -333,6 +333,27 @@ def test_defect6_reconnects_with_a_new_session(sim, link, fault):
     take(q, event("Hangup", Uniqueid="dialer-test-40-1"))
 
 
+def test_reconnects_after_the_pbx_process_is_killed_and_replaced(pbxsim, tcpproxy):
+    """kill -9 of the real simulator process; a new one takes over behind the same address."""
+    first = pbxsim(scenario=FAST)
+    proxy = tcpproxy(first.host, first.port)
+    q = queue.Queue()
+    link = ami.AmiLink(first.host, proxy.port, first.user, first.secret, q, **LINK_OPTS).start()
+    try:
+        take(q, kind(ami.Connected))
+        first.kill()
+        gone, _ = take(q, kind(ami.Disconnected))
+        assert gone.reason == "connection closed by Asterisk"
+        second = pbxsim(scenario=FAST)
+        proxy.target = (second.host, second.port)
+        back, _ = take(q, kind(ami.Connected), timeout=15)
+        assert back.session == 2
+        assert originate(link, 42).success
+        assert [r["channelid"] for r in second.wait_records(1)] == ["dialer-test-42-1"]
+    finally:
+        link.stop()
+
+
 def test_shutdown_stops_originates_until_connected_again(sim, link_factory):
     link, q = link_factory(sim)
     take(q, kind(ami.Connected))
