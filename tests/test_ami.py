@@ -327,6 +327,7 @@ def test_defect6_reconnects_with_a_new_session(sim, link, fault):
         assert shut.restart is True and shut.how == "Cleanly"
         assert "shut down" in gone.reason
     back, _ = take(q, kind(ami.Connected))
+    assert link.core_show_channels() == []    # what the engine does first on Connected
     assert back.session == 2 and link.connected
     assert link._conn is not first and first.closed.is_set()
     assert originate(link, 40).success

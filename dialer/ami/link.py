@@ -264,8 +264,9 @@ class AmiLink:
         self._connect_log.reset()
         after = f" after {failed} failed attempt(s)" if failed else ""
         log.info("AMI connected to %s:%d (%s/%s)%s", self.host, self.port, conn.title, conn.version, after)
-        self.events.put(Connected(self.host, self.port, conn.version or "", self.sessions))
+        # Usable before the engine hears of it: its first move is core_show_channels().
         self._up.set()
+        self.events.put(Connected(self.host, self.port, conn.version or "", self.sessions))
         reason = self._keepalive(conn)
         self._up.clear()
         conn.abort(reason)
