@@ -487,3 +487,24 @@ def test_header_values_that_look_like_command_output_do_not_stall_the_reader(pbx
         ev, _ = take(q, event("UserEvent", UserEvent="Result"))
         assert ev.get("Note") == note
     assert link.send_action("Ping").get("Ping") == "Pong"
+
+
+def test_reader_drains_the_socket_while_the_engine_is_busy(pbxsim, link_factory):
+    """Asterisk drops a client that does not read for 100 ms; a busy engine must not cause that."""
+    sim = pbxsim(scenario=FAST, writetimeout=100)
+    link, q = link_factory(sim)
+    take(q, kind(ami.Connected))
+    for n in range(60, 110):                  # nobody consumes q meanwhile
+        assert originate(link, n).success
+    sim.wait_records(50)
+    want = {f"dialer-test-{n}-1" for n in range(60, 110)}
+    hangups = set()
+
+    def all_hung_up(item):
+        if _label(item) == "Hangup":
+            hangups.add(item.get("Uniqueid"))
+        return hangups >= want
+
+    _, items = take(q, all_hung_up)
+    assert not [i for i in items if isinstance(i, (ami.Disconnected, ami.Connected))]
+    assert "writetimeout" not in sim.log()
