@@ -221,8 +221,8 @@ class AmiLink:
             except AuthError as exc:
                 conn.abort("login refused")
                 failed += 1
-                self._auth_failed(str(exc), failed)
                 delay = self._delay(30)          # the cap: a wrong password is not fixed by hammering
+                self._auth_failed(str(exc), failed, delay)
             except (AmiError, OSError) as exc:
                 conn.abort(f"login failed: {exc}")
                 failed += 1
@@ -246,12 +246,11 @@ class AmiLink:
             if not self._stop.is_set():
                 self._stop.wait(delay)
 
-    def _auth_failed(self, message, failed):
+    def _auth_failed(self, message, failed, delay):
         self.events.put(AuthFailed(message))
         if self._auth_log.ready():
             log.error("AMI login to %s:%d as %r refused: %s; check asteriskuser/asteriskpassword "
-                      "(attempt %d, retrying every ~%gs)", self.host, self.port, self.user, message,
-                      failed, self.backoff[1])
+                      "(attempt %d, next in %.0fs)", self.host, self.port, self.user, message, failed, delay)
         else:
             log.debug("AMI login refused again (attempt %d)", failed)
 
