@@ -349,8 +349,19 @@ class Call:
                 self.devstate(c.device, "INUSE")
             self.dial_ev("DialEnd", c, "DialStatus: ANSWER\r\n")
         self.sim.answered(self)
-        self.originate_response(True, 4)
+        if self.app is not None or not self.has_dialplan():
+            self.originate_response(True, 4)
+        # else: the OriginateResponse goes out when the dialplan first blocks (Wait), which
+        # is where the captures show it, with the variables the dialplan set by then
         self.run_application()
+
+    def has_dialplan(self):
+        dp = self.sim.scenario.dialplan
+        return (self.context, self.exten) in dp or (self.context, "s") in dp
+
+    def pending_response(self):
+        if self.reason is None:
+            self.originate_response(True, 4)
 
     def run_application(self):
         """What the answered channel runs: the scenario's 'application' behaviour, or the
@@ -395,6 +406,7 @@ class Call:
             return
         c = self.chan
         if self.step_i >= len(self.steps):
+            self.pending_response()
             return self.local_hangup()
         app, args = self.steps[self.step_i]
         self.step_i += 1
@@ -422,7 +434,10 @@ class Call:
             self.varset(c, "AMDSTATUS", status)
             self.varset(c, "AMDCAUSE", cause)
         elif lapp == "hangup":
+            self.pending_response()
             return self.local_hangup()
+        if delay > 0:
+            self.pending_response()
         self.sim.at(delay, self.next_step, g)
 
     def substitute(self, s):

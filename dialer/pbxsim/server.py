@@ -27,6 +27,7 @@ AUTHORITY = {
     "setvar": CALL,
     "userevent": USER,
     "ping": 0, "events": 0, "logoff": 0, "login": 0,
+    "command": CLASS_BITS["command"],
 }
 # Applications that need the extra `system` write class on Originate (manager.c).
 SYSTEM_APPS = ("system", "exec", "trysystem", "eval")
@@ -496,6 +497,18 @@ class Sim:
         body = "".join(h + "\r\n" for h in msg.headers if not h.lower().startswith(skip))
         self.emit(USER, f"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: {name}\r\n{body}\r\n")
         sess.send(protocol.response("Success", aid, ["Message: Event Sent"]))
+
+    def act_command(self, sess, msg, aid):
+        cmd = " ".join(msg.get("Command").split()).lower()
+        if cmd == "core show version":
+            out = ["Output: Asterisk 20.20.1 built by root @ vm on a x86_64 running Linux "
+                   "(dialer-pbxsim)"]
+        elif cmd in ("core show channels count", "core show uptime"):
+            out = [f"Output: {len(self.live_channels)} active channels"]
+        else:
+            out = [f"Output: No such command '{msg.get('Command')}' (type 'core show help "
+                   f"{msg.get('Command')}' for other possible commands)"]
+        sess.send(protocol.response("Success", aid, ["Message: Command output follows"] + out))
 
     def act_originate(self, sess, msg, aid):
         dialstring = msg.get("Channel")
