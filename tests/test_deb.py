@@ -1,0 +1,255 @@
+"""The Debian package end to end (issue 7): build it, lintian, install it on this machine,
+use the installed commands as the README shows, then remove and purge and check that
+nothing is left behind.
+
+Needs root and apt (make test runs as root on Debian 12). The package is installed for
+real; the module fixture purges it again whatever happens.
+"""
+import grp
+import json
+import os
+import pwd
+import re
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, general_section
+
+pytestmark = pytest.mark.slow
+
+VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "dialer" / "__init__.py").read_text()).group(1)
+DEB = ROOT / "dist" / f"dialer_{VERSION}_all.deb"
+# What an admin's shell has: Debian's python3, nothing of the repository or its virtualenv.
+SYSTEM_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+              "DEBIAN_FRONTEND": "noninteractive"}
+APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600"]
+# Where a package's traces can stay; the database server's data and apt's caches are not ours.
+SCAN_ROOTS = ["/etc", "/usr", "/var", "/opt", "/srv", "/home", "/run"]
+SCAN_SKIP = {"/var/lib/mysql", "/var/cache/apt", "/var/lib/apt/lists", "/var/tmp", "/usr/src"}
+
+NO_CLI = not (ROOT / "dialer" / "cli.py").exists()
+NO_CAMPAIGN = not all((ROOT / p).exists() for p in ("dialer/cli.py", "dialer/engine.py",
+                                                    "dialer/pbxsim/__main__.py"))
+
+if os.geteuid() != 0 or not Path("/usr/bin/dpkg").exists():
+    pytest.skip("the package test installs a .deb: it needs root on Debian", allow_module_level=True)
+
+
+def sh(cmd, check=True, timeout=900, **kw):
+    """Run a command as an admin would (system PATH, Debian's python3), text output."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=kw.pop("env", SYSTEM_ENV), cwd=kw.pop("cwd", "/"),
+                          timeout=timeout, **kw)
+    if check:
+        assert proc.returncode == 0, f"{cmd} -> exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def installed_status():
+    proc = sh(["dpkg-query", "-W", "-f=${Status}", "dialer"], check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def purge():
+    if installed_status() and "not-installed" not in installed_status():
+        sh(APT + ["purge", "dialer"])
+
+
+def dialer_paths():
+    """Every path on the system named like the package (its traces after a purge)."""
+    found = set()
+    for top in SCAN_ROOTS:
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in SCAN_SKIP]
+            found.update(os.path.join(dirpath, n) for n in dirnames + filenames if "dialer" in n.lower())
+    return found
+
+
+def account_exists():
+    try:
+        pwd.getpwnam("dialer")
+        return True
+    except KeyError:
+        pass
+    try:
+        grp.getgrnam("dialer")
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def deb():
+    proc = subprocess.run(["make", "--no-print-directory", "deb"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1800)
+    assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert DEB.is_file(), f"make deb did not produce {DEB}"
+    return DEB
+
+
+@pytest.fixture(scope="module")
+def installed(deb):
+    """Installs the .deb with apt-get as the README says; yields what existed before."""
+    purge()  # a leftover of an interrupted run would hide what this one leaves behind
+    subprocess.run(["make", "--no-print-directory", "apt-update"], cwd=ROOT, capture_output=True, timeout=900)
+    before = {"paths": dialer_paths(), "account": account_exists()}
+    try:
+        sh(APT + ["install", str(deb)])
+        yield before
+    finally:
+        purge()
+
+
+def test_lintian_has_no_errors_or_warnings(deb):
+    proc = sh(["lintian", "--tag-display-limit", "0", str(deb)], check=False)
+    complaints = [line for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert not complaints, "lintian:\n" + proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_package_installs_without_systemd_running(installed):
+    # This machine has no systemd as PID 1: the maintainer scripts must still succeed.
+    assert installed_status() == "install ok installed"
+    assert sh(["dpkg", "--audit"]).stdout == ""
+
+
+@pytest.mark.xfail(NO_CLI, reason="dialer/cli.py (issue 2) is not in the tree yet", strict=False)
+def test_installed_dialer_runs_on_debian_python(installed):
+    proc = sh(["/usr/bin/python3", "/usr/bin/dialer", "--version"])
+    assert VERSION in proc.stdout + proc.stderr
+    # The bundled pyst2 is found on its private path by the installed command alone.
+    proc = sh(["/usr/bin/dialer", "--help"])
+    assert "--campaign" in proc.stdout
+
+
+def test_upgrade_never_stops_or_restarts_the_service(deb, tmp_path):
+    # dh_installsystemd's snippets: a stop in prerm or a (re)start in postinst would cut a
+    # running campaign when the package is upgraded.
+    sh(["dpkg-deb", "-e", str(deb), str(tmp_path / "ctl")])
+    scripts = {p.name: p.read_text() for p in (tmp_path / "ctl").iterdir() if p.name in ("preinst", "prerm", "postinst")}
+    assert "postinst" in scripts
+    for name, text in scripts.items():
+        for verb in ("stop", "start", "restart", "try-restart"):
+            assert f"deb-systemd-invoke {verb}" not in text and f"deb-systemd-invoke $_dh_action" not in text, name
+    assert "deb-systemd-helper enable" in scripts["postinst"]
+
+
+def test_reinstall_keeps_user_modes_and_admin_choices(installed, deb):
+    with open("/etc/dialer.d/site.conf", "w") as f:
+        f.write("[general]\n")
+    sh(["dpkg", "-i", str(deb)])
+    assert installed_status() == "install ok installed"
+    assert Path("/etc/dialer.d/site.conf").exists()
+    st = os.stat("/etc/dialer.conf")
+    assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o640, grp.getgrnam("dialer").gr_gid)
+
+
+def test_config_is_a_conffile_readable_only_by_root_and_dialer(installed):
+    st = os.stat("/etc/dialer.conf")
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert st.st_uid == 0
+    assert st.st_gid == grp.getgrnam("dialer").gr_gid
+    assert "/etc/dialer.conf" in sh(["dpkg-query", "-W", "-f=${Conffiles}", "dialer"]).stdout
+    d = os.stat("/etc/dialer.d")
+    assert stat.S_ISDIR(d.st_mode) and stat.S_IMODE(d.st_mode) == 0o750
+    assert (d.st_uid, d.st_gid) == (0, grp.getgrnam("dialer").gr_gid)
+
+
+def test_system_user_and_state_directories(installed):
+    user = pwd.getpwnam("dialer")
+    assert user.pw_uid < 1000 and user.pw_shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false")
+    assert user.pw_gid == grp.getgrnam("dialer").gr_gid
+    for path in ("/var/lib/dialer", "/var/log/dialer"):
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (user.pw_uid, user.pw_gid, 0o750), path
+
+
+def test_commands_unit_and_shared_files_are_installed(installed):
+    for cmd in ("/usr/bin/dialer", "/usr/bin/dialer-pbxsim"):
+        assert os.access(cmd, os.X_OK), cmd
+    assert Path("/usr/share/man/man8/dialer.8.gz").is_file()
+    assert Path("/usr/share/man/man1/dialer-pbxsim.1.gz").is_file()
+    assert Path("/usr/share/dialer/vendor/asterisk/manager.py").is_file()
+    if (ROOT / "systemd" / "dialer.service").exists():
+        assert Path("/lib/systemd/system/dialer.service").is_file()
+        # Enabled by deb-systemd-helper even without a running systemd.
+        assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
+    if (ROOT / "dialer" / "data" / "extensions-dialer.conf").exists():
+        assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
+    for tree in ("monitoring", "grafana"):
+        for src in (ROOT / tree).rglob("*") if (ROOT / tree).is_dir() else ():
+            if src.is_file():
+                assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, deadline_s=60):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        assert proc.poll() is None, f"dialer-pbxsim exited with {proc.returncode}: {proc.stderr.read()}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"dialer-pbxsim did not listen on {port}")
+
+
+@pytest.mark.xfail(NO_CAMPAIGN, reason="dialer/cli.py (issue 2) or dialer-pbxsim's entry point (issue 3) "
+                   "is not in the tree yet", strict=False)
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+def test_installed_dialer_runs_a_campaign_against_installed_pbxsim(installed, backend, tmp_path, request):
+    """The README's commands, with the installed programs only."""
+    mysql = request.getfixturevalue("mysql_db") if backend == "mysql" else None
+    port = free_port()
+    conf = tmp_path / "dialer.conf"
+    conf.write_text(general_section(backend, tmp_path, mysql,
+                                    ami={"host": "127.0.0.1", "port": port, "user": "dialer", "password": "1234"})
+                    + "metricsport=0\nloopms=100\n\n"
+                    + "[demo]\nmode=application\napplication=Playback\ndata=demo-congrats\n"
+                    + "maxlines=5\nmaxcaps=5\nattempts=1\ntimeout=5000\ndialformat=PJSIP/%s\n")
+    phones = [f"3360000{i:04d}" for i in range(20)]
+    (tmp_path / "list.txt").write_text("".join(f"{p},lead{i}\n" for i, p in enumerate(phones)))
+    record = tmp_path / "pbxsim.jsonl"
+
+    sh(["dialer", "-C", conf, "-c", "demo", "-a", "create"])
+    sh(["dialer", "-C", conf, "-c", "demo", "-a", "file", "-p", tmp_path / "list.txt"])
+    pbx = subprocess.Popen(["dialer-pbxsim", "--port", str(port), "--record", str(record), "--quiet"],
+                           env=SYSTEM_ENV, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_listening(port, pbx)
+        sh(["dialer", "-C", conf], timeout=300)  # foreground: returns when the campaign is done
+    finally:
+        pbx.terminate()
+        pbx.wait(timeout=30)
+
+    stats = json.loads(sh(["dialer", "-C", conf, "-c", "demo", "-a", "statistics", "--format", "json"]).stdout)
+    assert stats["total"] == len(phones)
+    assert (stats["dialable_now"], stats["waiting"], stats["in_progress"]) == (0, 0, 0)
+    # dialer-pbxsim's default scenario answers every call: each lead got the answered code.
+    assert {r["code"]: r["count"] for r in stats["final_by_code"]} == {12: len(phones)}
+    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    dialled = [r["number"] for r in records if r["event"] == "originate"]
+    assert sorted(dialled) == sorted(phones), "each lead dialled exactly once"
+
+
+def test_remove_keeps_config_and_purge_leaves_nothing(installed):
+    sh(APT + ["remove", "dialer"])
+    assert Path("/etc/dialer.conf").exists(), "remove must keep the conffile"
+    assert not Path("/usr/bin/dialer").exists()
+    sh(APT + ["purge", "dialer"])
+    assert installed_status() in ("", "unknown ok not-installed")
+    assert not Path("/etc/dialer.conf").exists()
+    assert account_exists() == installed["account"], "the dialer user/group must go with the purge"
+    assert "dialer" not in sh(["dpkg-statoverride", "--list"]).stdout
+    left = sorted(dialer_paths() - installed["paths"])
+    assert not left, "left behind by the purge:\n" + "\n".join(left)
