@@ -9,6 +9,10 @@ the client reads. Measured, each in a fresh process state:
   pyst2      unmodified pyst2 0.5.1 Manager, '*' callback counting events. Its parser dies on
              ChanVariable (defect 1), so it gets the same events with those lines removed.
 
+Then the Originate round trip against a real dialer-pbxsim answering at once (calls of zero
+length): originates/s from one thread, each waiting for its own response while the call
+events of the previous ones stream in, and the latency of that wait.
+
 Usage: python bench/ami_bench.py [--events N] [--slow-events N]
 Numbers go to bench/RESULTS-ami.md by hand.
 """
@@ -17,7 +21,9 @@ import os
 import platform
 import queue
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -117,10 +123,61 @@ def bench_pyst2(count):
     return count, len(srv.payload), elapsed
 
 
+def bench_originate(count):
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "instant.yaml"
+        scenario.write_text("default: {outcome: answer, ring: 0, talk: 0}\n")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        sim = subprocess.Popen([sys.executable, "-m", "dialer.pbxsim", "--port", str(port), "--quiet",
+                                "--scenario", str(scenario), "--channelvars", "DIALER_ID,DIALER_CAMPAIGN"])
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            q = queue.SimpleQueue()
+            link = ami.AmiLink("127.0.0.1", port, "dialer", "1234", q, backoff=(0.05, 0.5)).start()
+            if not link.wait_connected(10):
+                raise SystemExit("dialer-pbxsim did not accept the login")
+            hungup = threading.Event()
+            seen = [0, 0]
+
+            def consume():
+                while seen[1] < count:
+                    item = q.get()
+                    if isinstance(item, ami.Message):
+                        seen[0] += 1
+                        seen[1] += item.name == "Hangup"
+                hungup.set()
+
+            threading.Thread(target=consume, daemon=True).start()
+            waits = []
+            started = time.perf_counter()
+            for i in range(count):
+                t = time.perf_counter()
+                link.originate(f"bench-{i}", {"Channel": f"SIP/{i}@answer", "Application": "Wait",
+                                              "Data": "1", "ChannelId": f"bench-{i}-1"},
+                               {"DIALER_ID": f"bench:{i}", "DIALER_CAMPAIGN": "bench"})
+                waits.append(time.perf_counter() - t)
+            sent = time.perf_counter() - started
+            hungup.wait(120)
+            link.stop()
+        finally:
+            sim.terminate()
+            sim.wait(10)
+    waits.sort()
+    return count, sent, seen[0], waits[len(waits) // 2], waits[int(len(waits) * 0.99)]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--slow-events", type=int, default=10_000, help="events for the one-byte runs")
+    p.add_argument("--originates", type=int, default=5_000)
     args = p.parse_args()
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"{platform.machine()}, pyst2 0.5.1")
@@ -130,6 +187,9 @@ def main():
                      ("pyst2", lambda: bench_pyst2(args.slow_events))):
         n, size, secs = fn()
         print(f"{name:<10} {n:>8} {size / 1e6:>7.1f} {secs:>8.2f} {n / secs:>10.0f}", flush=True)
+    n, secs, events, p50, p99 = bench_originate(args.originates)
+    print(f"\noriginate round trips against dialer-pbxsim: {n} in {secs:.2f}s = {n / secs:.0f}/s "
+          f"({events} events received meanwhile); wait p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":
