@@ -86,3 +86,15 @@ def test_encode_action_accepts_ordinary_text():
     data = encode_action("Originate", {"CallerID": '"Zoë Müller" <+33 1 23>', "Data": "https://x/y?a=1&b=2"},
                          {"CDR(userfield)": "é", "__X": ""})
     assert "Zoë".encode() in data and b"Variable: CDR(userfield)=\xc3\xa9\r\n" in data
+
+
+def test_refusal_names_the_header_but_never_shows_a_secret():
+    with pytest.raises(ami.HeaderError) as err:
+        encode_action("Originate", {"Channel": "SIP/1\r\n"})
+    assert "'Channel'" in str(err.value) and "'\\r'" in str(err.value)
+    with pytest.raises(ami.HeaderError) as err:
+        encode_action("Login", {"Username": "dialer", "Secret": "topsecret\n"})
+    assert "topsecret" not in str(err.value)
+    with pytest.raises(ami.HeaderError) as err:
+        ami.AmiLink("127.0.0.1", 5038, "dialer", "topsecret\n", None)
+    assert "topsecret" not in str(err.value)

@@ -8,7 +8,6 @@ Building is ours alone: pyst2 writes whatever it is given, so a phone number hol
 would inject a whole action (defect 8). Everything we send goes through `encode_action`.
 """
 import re
-import unicodedata
 
 from asterisk.manager import ManagerException, ManagerMsg
 
@@ -24,7 +23,8 @@ _VAR_NAME = re.compile(r"[A-Za-z0-9_]+(?:\([A-Za-z0-9_.-]*\))?\Z")
 # strips one level of backslashes; escaping these keeps one header = one variable, value intact.
 _VAR_ESCAPE = re.compile(r'([\\,"])')
 _CHANVAR = "ChanVariable"
-_CONTROL_CATEGORIES = {"Cc", "Zl", "Zp"}
+# Control characters (Unicode Cc: C0, DEL, C1) and the Unicode line/paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class AmiError(ManagerException):
@@ -35,22 +35,16 @@ class HeaderError(AmiError, ValueError):
     """A header name or value we were asked to send is unsafe; nothing was sent."""
 
 
-def _bad_char(value):
-    for i, ch in enumerate(value):
-        if ch < " " or ch == "\x7f" or (ch > "~" and unicodedata.category(ch) in _CONTROL_CATEGORIES):
-            return i, ch
-    return None
-
-
 def check_value(name, value):
     """Return `value` as str, or raise HeaderError if it could break out of its header line."""
     if value is None or isinstance(value, (bytes, bytearray)):
         raise HeaderError(f"AMI header {name!r}: value must be text, got {type(value).__name__}")
     text = str(value)
-    bad = _bad_char(text)
+    bad = _CONTROL.search(text)
     if bad:
-        raise HeaderError(f"AMI header {name!r}: value {text!r} contains control character "
-                          f"{bad[1]!r} at position {bad[0]}; expected printable text without CR/LF")
+        shown = "(hidden)" if str(name).lower() == "secret" else repr(text)
+        raise HeaderError(f"AMI header {name!r}: value {shown} contains control character "
+                          f"{bad.group()!r} at position {bad.start()}; expected printable text without CR/LF")
     return text
 
 
