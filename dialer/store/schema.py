@@ -75,7 +75,9 @@ CAMPAIGN_INDEXES = (
     ("ord_id", ("state", "id")),
     ("ord_phone", ("state", "phone", "id")),   # also the phone lookup: state IN (0,1,2,3)
     ("ord_rnd", ("state", "rnd", "id")),
-    ("next", ("state", "nextcall")),
+    # The trailing columns make it covering for statistics(): one pass over a narrow index
+    # instead of the whole table.
+    ("next", ("state", "nextcall", "disposition", "attempts", "pickups")),
 )
 
 ALL_STATES = (READY, WAITING, ACTIVE, FINAL)

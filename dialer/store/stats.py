@@ -9,17 +9,20 @@ class StatsMixin:
     def statistics(self, name, now=None):
         t = self.campaign(name)
         now = int(time.time() if now is None else now)
-        # The result has one row per (state, disposition, attempts) combination: a handful.
+        # One pass over the narrow (state, nextcall, disposition, attempts, pickups) index; the
+        # result has one row per (state, disposition, attempts): a handful.
+        hint, nosort = self.d.small_group
         rows = self.rows(
-            f"SELECT state, disposition, attempts, COUNT(*), SUM(pickups), "
-            f"SUM(CASE WHEN pickups > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN nextcall <= ? THEN 1 ELSE 0 END) "
-            f"FROM {t} GROUP BY state, disposition, attempts", (now,))
+            f"SELECT {hint}state, disposition, attempts, COUNT(*), SUM(pickups), SUM(pickups > 0) "
+            f"FROM {t} GROUP BY state, disposition, attempts{nosort}")
+        due = int(self.scalar(f"SELECT COUNT(*) FROM {t} WHERE state = ? AND nextcall <= ?",
+                              (schema.WAITING, now)))
         total = dialable = waiting = in_progress = pickups = picked = attempted = 0
         final = {}
         by_code = {}
         hist = {}
-        for state, disp, att, n, pk, pk_leads, due in rows:
-            n, pk, pk_leads, due = int(n), int(pk or 0), int(pk_leads or 0), int(due or 0)
+        for state, disp, att, n, pk, pk_leads in rows:
+            n, pk, pk_leads = int(n), int(pk or 0), int(pk_leads or 0)
             state, disp, att = int(state), int(disp), int(att)
             total += n
             pickups += pk
@@ -31,12 +34,14 @@ class StatsMixin:
             if state == schema.READY:
                 dialable += n
             elif state == schema.WAITING:
-                dialable += due
-                waiting += n - due
+                waiting += n
             elif state == schema.ACTIVE:
                 in_progress += n
             else:
                 final[disp] = final.get(disp, 0) + n
+
+        dialable += due
+        waiting -= due
 
         def named(d):
             return [{"code": c, "name": codes.code_name(c), "count": d[c]} for c in sorted(d)]
