@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .connection import ActionTimeout, AuthError, ConnectError, Connection, NotConnected
+from .connection import ActionTimeout, AuthError, Connection, NotConnected
 from .wire import AmiError, HeaderError, check_value, encode_action
 
 log = logging.getLogger("dialer.ami")
