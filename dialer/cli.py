@@ -284,17 +284,41 @@ def _statistics(st, cfg, args, action):
 
 
 def _explain(st, cfg, args, action):
+    import datetime as dt
     name = _campaign(args, action)
     ps = _one_param(args, action, "phone")
     try:
-        from .rules import explain
-        fn = explain.explain
-    except (ImportError, AttributeError):
+        from .rules import explain, selection
+    except ImportError:
         return _fail("the explain action is not available in this build", EXIT_USAGE)
-    out = fn(cfg, st, name, ps[0])
-    if isinstance(out, int):
-        return out
-    print(out)
+    camp = cfg.campaign(name)
+    phone = ps[0]
+    rows = st.find(name, phone)
+    if not rows:
+        print(f"no lead with phone {phone} in campaign {name}")
+        return EXIT_PARTIAL
+    try:
+        blacklist = selection.blacklist_table(camp)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    in_bl = False
+    if blacklist:
+        try:
+            in_bl = st.in_blacklist(blacklist, phone)
+        except Exception as exc:  # a missing table is reported, not fatal, for explain
+            from .store import StoreUnavailable
+            if isinstance(exc, StoreUnavailable):
+                raise
+            print(f"note: blacklist {blacklist}: {exc}")
+    in_dnc = st.in_dnc(phone)
+    flights = st.in_flight(phone)
+    now = dt.datetime.now(dt.timezone.utc)
+    for row in rows:
+        others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
+        reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
+                                  in_progress=row.get("state") == 2, phone_in_progress=bool(others))
+        print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
+        print(explain.format_reasons(reasons))
     return EXIT_OK
 
 

@@ -183,3 +183,16 @@ def test_blacklist_actions(conf, tmp_path):
 
 def test_action_with_dialing_mode_is_refused(conf):
     one_line_error(run_dialer("-c", "sales", "-a", "count", "--start", config=conf), 2, "--start")
+
+
+def test_explain_says_why(dialer_conf):
+    conf = dialer_conf("[default]\nattempts=3\nusednc=true\n")
+    run_dialer("-c", "sales", "-a", "create", config=conf, check=0)
+    run_dialer("-c", "sales", "-a", "insert", "-p", "0612345678", config=conf, check=0)
+    out = run_dialer("-c", "sales", "-a", "explain", "-p", "0612345678", config=conf, check=0).stdout
+    assert "=> dialable now" in out
+    run_dialer("-a", "dnc-add", "-p", "0612345678", config=conf, check=0)
+    out = run_dialer("-c", "sales", "-a", "explain", "-p", "06 12 34 56 78", config=conf, check=0).stdout
+    assert "do-not-call" in out and "=> not dialable now" in out
+    proc = run_dialer("-c", "sales", "-a", "explain", "-p", "0699999999", config=conf)
+    assert proc.returncode == 1 and "no lead with phone" in proc.stdout
