@@ -56,6 +56,12 @@ def sim(pbxsim):
     return pbxsim(scenario=FAST)
 
 
+def sim_with_user(pbxsim, read="call,system,user", write="originate,call,reporting", secret="1234", general=""):
+    """A simulator whose manager.conf has one user `dialer` with these permissions."""
+    return pbxsim(scenario=FAST, manager_conf=(f"[general]\nenabled=yes\n{general}\n[dialer]\n"
+                                               f"secret={secret}\nread={read}\nwrite={write}\n"))
+
+
 @pytest.fixture
 def link_factory():
     links = []
@@ -133,9 +139,7 @@ def test_busy_call_event_flow(sim, link):
 
 def test_login_event_mask_keeps_dialplan_events_away(pbxsim, link_factory):
     """Even a user allowed to read everything only gets call, system and user events."""
-    sim = pbxsim(scenario=FAST, manager_conf=(
-        "[general]\nenabled=yes\nchannelvars=DIALER_ID\n\n[dialer]\nsecret=1234\nread=all\n"
-        "write=originate,call,reporting\n"))
+    sim = sim_with_user(pbxsim, read="all", general="channelvars=DIALER_ID\n")
     link, q = link_factory(sim)
     take(q, kind(ami.Connected))
     assert originate(link, 9).success
@@ -172,8 +176,7 @@ def test_core_show_channels_lists_live_calls(sim, link):
 
 
 def test_core_show_channels_without_reporting_permission(pbxsim, link_factory):
-    sim = pbxsim(scenario=FAST, manager_conf=(
-        "[general]\nenabled=yes\n\n[dialer]\nsecret=1234\nread=call,system,user\nwrite=originate,call\n"))
+    sim = sim_with_user(pbxsim, write="originate,call")
     link, q = link_factory(sim)
     take(q, kind(ami.Connected))
     with pytest.raises(ami.ActionError, match="CoreShowChannels refused"):
@@ -461,9 +464,7 @@ def test_wrong_password_is_reported_and_retried_slowly(sim, link_factory, caplog
 
 def test_secret_never_logged_nor_shown(pbxsim, link_factory, caplog):
     secret = "Zq-s3cret-9"
-    sim = pbxsim(scenario=FAST, manager_conf=(
-        f"[general]\nenabled=yes\n\n[dialer]\nsecret={secret}\nread=call,system,user\n"
-        "write=originate,call,reporting\n"))
+    sim = sim_with_user(pbxsim, secret=secret)
     caplog.set_level(logging.DEBUG, logger="dialer.ami")
     link, q = link_factory(sim)
     take(q, kind(ami.Connected))
@@ -477,9 +478,7 @@ def test_secret_never_logged_nor_shown(pbxsim, link_factory, caplog):
 
 def test_header_values_that_look_like_command_output_do_not_stall_the_reader(pbxsim, link_factory):
     """pyst2's reader treats 'status will follow' in any line as the start of Status output."""
-    sim = pbxsim(scenario=FAST, manager_conf=(
-        "[general]\nenabled=yes\n\n[dialer]\nsecret=1234\nread=call,system,user\n"
-        "write=originate,call,reporting,user\n"))
+    sim = sim_with_user(pbxsim, write="originate,call,reporting,user")
     link, q = link_factory(sim)
     take(q, kind(ami.Connected))
     for note in ("the status will follow", "--END COMMAND--", "Response: Follows"):
