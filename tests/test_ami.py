@@ -507,3 +507,14 @@ def test_reader_drains_the_socket_while_the_engine_is_busy(pbxsim, link_factory)
     _, items = take(q, all_hung_up)
     assert not [i for i in items if isinstance(i, (ami.Disconnected, ami.Connected))]
     assert "writetimeout" not in sim.log()
+
+
+def test_defect7_login_timeout(sim):
+    c = Connection("test")
+    c.connect(sim.host, sim.port, timeout=5)
+    sim.fault("hang")                        # banner received, then silence
+    try:
+        with pytest.raises(ami.ActionTimeout, match="Login"):
+            c.login(sim.user, sim.secret, timeout=0.3)
+    finally:
+        c.abort("test over")
