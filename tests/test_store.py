@@ -235,3 +235,40 @@ def test_three_concurrent_claimers_never_share_a_lead(store, store_general):
     assert not errors
     all_ids = [i for ids in got.values() for i in ids]
     assert len(all_ids) == len(set(all_ids)) == n_leads
+
+
+def test_lost_connection_is_unavailable_then_reconnects(mysql_db, tmp_path):
+    store = store_mod.open_store(general_for("mysql", tmp_path, mysql_db))
+    store.create_campaign("camp")
+    add(store, ["0900000001"])
+    conn_id = store.scalar("SELECT CONNECTION_ID()")
+    from tests.conftest import mysql_connect
+    killer = mysql_connect()
+    with killer.cursor() as cur:
+        cur.execute(f"KILL {int(conn_id)}")
+    killer.close()
+    with pytest.raises(StoreUnavailable):
+        store.count("camp")
+    assert store.count("camp") == 1   # the next call reconnects
+
+
+def test_sqlite_writer_and_reader_share_the_file(tmp_path):
+    store_general = general_for("sqlite", tmp_path)
+    store = store_mod.open_store(store_general)
+    store.create_campaign("camp")
+    assert store.scalar("PRAGMA journal_mode") == "wal"
+    other = store_mod.open_store(store_general)
+    add(store, ["0910000001"])
+    with store.write_tx():   # a writer holds the file...
+        store.execute("UPDATE camp SET param = 'x'")
+        assert other.count("camp") == 1   # ...and a reader is not blocked
+    other.close()
+
+
+def test_import_file_records_zones(store, tmp_path):
+    f = tmp_path / "z.csv"
+    f.write_text("phone,timezone\n0920000001,Europe/Paris\n0920000002,Asia/Tokyo\n0920000003,\n")
+    rep = store.import_file("camp", str(f))
+    assert (rep.imported, rep.rejected) == (3, 0)
+    assert store.zones("camp") == ["Asia/Tokyo", "Europe/Paris"]
+    assert [lead.timezone for lead in claim(store, zones=["Asia/Tokyo", ""])] == ["Asia/Tokyo", ""]
