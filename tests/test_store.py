@@ -272,3 +272,17 @@ def test_import_file_records_zones(store, tmp_path):
     assert (rep.imported, rep.rejected) == (3, 0)
     assert store.zones("camp") == ["Asia/Tokyo", "Europe/Paris"]
     assert [lead.timezone for lead in claim(store, zones=["Asia/Tokyo", ""])] == ["Asia/Tokyo", ""]
+
+
+def test_import_without_load_data_local_falls_back_to_inserts(mysql_db, tmp_path, monkeypatch):
+    """A server that refuses LOAD DATA LOCAL (MySQL 8's default) still gets the import."""
+    import pymysql
+    real = pymysql.connect
+    monkeypatch.setattr(pymysql, "connect", lambda **kw: real(**{**kw, "local_infile": False}))
+    st = store_mod.open_store(general_for("mysql", tmp_path, mysql_db))
+    st.create_campaign("camp")
+    f = tmp_path / "l.txt"
+    f.write_text("0930000001,a\nbad\n0930000002,b\n")
+    rep = st.import_file("camp", str(f))
+    assert (rep.imported, rep.rejected, st.count("camp")) == (2, 1, 2)
+    st.close()

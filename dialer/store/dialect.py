@@ -5,7 +5,7 @@ The rest of the store writes SQL once, with `?` placeholders and `d.q()` for ide
 import os
 import sqlite3
 
-from .errors import StoreError, StoreUnavailable
+from .errors import BulkLoadRefused, StoreError, StoreUnavailable
 
 # PyMySQL/MariaDB error numbers that mean "the server is not there for us".
 MYSQL_UNAVAILABLE = {
@@ -22,6 +22,7 @@ MYSQL_UNAVAILABLE = {
     4031,  # disconnected by server (idle)
 }
 MYSQL_UNKNOWN_DB = 1049
+MYSQL_LOCAL_INFILE_REFUSED = {1148, 2068, 3948, 4166}
 
 
 class MySQL:
@@ -90,6 +91,8 @@ class MySQL:
         if code == MYSQL_UNKNOWN_DB:
             return StoreError(f"database {self.database!r} does not exist on {self.where.split(' at ')[1]} "
                               "(create it with: dialer -a createdatabase)")
+        if code in MYSQL_LOCAL_INFILE_REFUSED:
+            return BulkLoadRefused(f"{self.where}: LOAD DATA LOCAL INFILE refused: {msg}")
         if code in MYSQL_UNAVAILABLE or isinstance(exc, (pymysql.err.InterfaceError, OSError)):
             return StoreUnavailable(f"{self.where} is unavailable: {msg}")
         return StoreError(f"{self.where}: {msg}")

@@ -11,3 +11,7 @@ class StoreUnavailable(StoreError):
     A subclass of StoreError so a caller that only reports errors needs one except clause;
     the engine catches it first to buffer results instead of failing.
     """
+
+
+class BulkLoadRefused(StoreError):
+    """The server refuses LOAD DATA LOCAL INFILE (MySQL 8's default): use plain INSERTs."""

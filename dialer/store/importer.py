@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import schema, validate
-from .errors import StoreError
+from .errors import BulkLoadRefused, StoreError
 
 CHUNK = 1 << 22
 BATCH = 20000
@@ -303,18 +303,25 @@ class ImportMixin:
         t0 = time.monotonic()
         zones = set()
         valid = 0
-        if self.d.bulk_needs_file:
-            added, valid = self._bulk_through_fifo(name, path, columns, report, progress, seen, zones,
-                                                   bool(zones_for), ignore)
-            if zones_for and zones - {""}:
-                self.add_zones(zones_for, zones - {""})
-            report.imported = added
-        else:
+        bulk = self.d.bulk_needs_file
+        if bulk:
+            seen0 = None if seen is None else set(seen)
+            try:
+                added, valid = self._bulk_through_fifo(name, path, columns, report, progress, seen, zones,
+                                                       bool(zones_for), ignore)
+            except BulkLoadRefused:
+                # The server forbids LOAD DATA LOCAL (local_infile=OFF): same import, by INSERTs.
+                report, zones, seen, bulk = ImportReport(path=path), set(), seen0, False
+            else:
+                if zones_for and zones - {""}:
+                    self.add_zones(zones_for, zones - {""})
+                report.imported = added
+        if not bulk:
             with self.write_tx():
                 for cols, batch in read_valid_rows(path, columns, report, progress, seen):
                     valid += len(batch)
                     cur = self.execute_many(
-                        f"{self.d.insert_ignore if ignore else 'INSERT'} INTO {qtable} ({', '.join(cols)}) "
+                        f"{self.d.insert_ignore if ignore else 'INSERT'} INTO {qtable} ({', '.join(map(self.d.q, cols))}) "
                         f"VALUES ({', '.join('?' * len(cols))})", batch)
                     report.imported += cur.rowcount if ignore else len(batch)
                     if zones_for and "timezone" in cols:
