@@ -105,6 +105,17 @@ def recap(output):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
 
 
+def changed_tasks(output):
+    """The TASK headers under which something reported changed, for failure messages."""
+    found, task = [], None
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.rstrip("* ")
+        elif line.startswith("changed:") and task and task not in found:
+            found.append(task)
+    return "\n".join(found)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -323,6 +334,12 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
     was_installed = package_installed()
     sim = None
     try:
+        # a preview on the fresh machine: no package, no database yet, nothing changed by it
+        preview = run(playbook + ["--check", "--diff"], env)
+        assert preview.returncode == 0, preview.stdout[-6000:] + preview.stderr[-3000:]
+        assert not package_installed() or was_installed
+        assert not (astdir / "manager.d").exists()
+
         first = run(playbook, env)
         assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
         assert recap(first.stdout)["changed"] > 0
@@ -333,13 +350,14 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
 
         second = run(playbook, env)
         assert second.returncode == 0, second.stdout[-6000:]
-        assert recap(second.stdout)["changed"] == 0, second.stdout[-6000:]
+        assert recap(second.stdout)["changed"] == 0, changed_tasks(second.stdout)
 
         check = run(playbook + ["--check", "--diff"], env)
         assert check.returncode == 0, check.stdout[-6000:]
         result = recap(check.stdout)
-        assert result["changed"] == 0 and result["failed"] == 0, check.stdout[-6000:]
-        for out in (first, second, check):
+        assert result["failed"] == 0, check.stdout[-6000:]
+        assert result["changed"] == 0, changed_tasks(check.stdout)
+        for out in (preview, first, second, check):
             assert db_password not in out.stdout + out.stderr
             assert ami_secret not in out.stdout + out.stderr
 
