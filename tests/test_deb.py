@@ -5,6 +5,7 @@ nothing is left behind.
 Needs root and apt (make test runs as root on Debian 12). The package is installed for
 real; the module fixture purges it again whatever happens.
 """
+import contextlib
 import grp
 import json
 import os
@@ -192,62 +193,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_listening(port, proc, deadline_s=60):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"dialer-pbxsim exited with {proc.returncode}: {proc.stderr.read()}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"dialer-pbxsim did not listen on {port}")
-
-
-@pytest.mark.xfail(NO_CAMPAIGN, reason="dialer/cli.py (issue 2) or dialer-pbxsim's entry point (issue 3) "
-                   "is not in the tree yet", strict=False)
-@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
-def test_installed_dialer_runs_a_campaign_against_installed_pbxsim(installed, backend, tmp_path, request):
-    """The README's commands, with the installed programs only."""
-    mysql = request.getfixturevalue("mysql_db") if backend == "mysql" else None
-    port = free_port()
-    conf = tmp_path / "dialer.conf"
-    conf.write_text(general_section(backend, tmp_path, mysql,
-                                    ami={"host": "127.0.0.1", "port": port, "user": "dialer", "password": "1234"})
-                    + "metricsport=0\nloopms=100\n\n"
-                    + "[demo]\nmode=application\napplication=Playback\ndata=demo-congrats\n"
-                    + "maxlines=5\nmaxcaps=5\nattempts=1\ntimeout=5000\ndialformat=PJSIP/%s\n")
-    phones = [f"3360000{i:04d}" for i in range(20)]
-    (tmp_path / "list.txt").write_text("".join(f"{p},lead{i}\n" for i, p in enumerate(phones)))
-    record = tmp_path / "pbxsim.jsonl"
-
-    sh(["dialer", "-C", conf, "-c", "demo", "-a", "create"])
-    sh(["dialer", "-C", conf, "-c", "demo", "-a", "file", "-p", tmp_path / "list.txt"])
-    pbx = subprocess.Popen(["dialer-pbxsim", "--port", str(port), "--record", str(record), "--quiet"],
-                           env=SYSTEM_ENV, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_listening(port, pbx)
-        sh(["dialer", "-C", conf], timeout=300)  # foreground: returns when the campaign is done
-    finally:
-        pbx.terminate()
-        pbx.wait(timeout=30)
-
-    stats = json.loads(sh(["dialer", "-C", conf, "-c", "demo", "-a", "statistics", "--format", "json"]).stdout)
-    assert stats["total"] == len(phones)
-    assert (stats["dialable_now"], stats["waiting"], stats["in_progress"]) == (0, 0, 0)
-    # dialer-pbxsim's default scenario answers every call: each lead got the answered code.
-    assert {r["code"]: r["count"] for r in stats["final_by_code"]} == {12: len(phones)}
-    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    dialled = [r["number"] for r in records if r["event"] == "originate"]
-    assert sorted(dialled) == sorted(phones), "each lead dialled exactly once"
-
-
-def count_originates(record):
-    if not record.exists():
-        return 0
-    return sum('"event":"originate"' in line.replace(" ", "") for line in record.read_text().splitlines())
-
-
 def wait_for(predicate, what, deadline_s=120):
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -257,8 +202,77 @@ def wait_for(predicate, what, deadline_s=120):
     pytest.fail(f"gave up waiting for {what}")
 
 
-@pytest.mark.xfail(NO_CAMPAIGN, reason="dialer/cli.py (issue 2) or dialer-pbxsim's entry point (issue 3) "
-                   "is not in the tree yet", strict=False)
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def stop(proc):
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def installed_pbxsim(tmp_path):
+    """The installed dialer-pbxsim on a free port (default user dialer/1234); yields (port, record)."""
+    port, record = free_port(), tmp_path / "pbxsim.jsonl"
+    pbx = subprocess.Popen(["dialer-pbxsim", "--port", str(port), "--record", str(record), "--quiet"],
+                           env=SYSTEM_ENV, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: pbx.poll() is not None or listening(port), f"dialer-pbxsim on port {port}")
+        assert pbx.poll() is None, f"dialer-pbxsim exited with {pbx.returncode}"
+        yield port, record
+    finally:
+        stop(pbx)
+
+
+def new_campaign(tmp_path, backend, mysql, port, name, settings, phones):
+    """A dialer.conf for one campaign, created and loaded with the installed `dialer`."""
+    conf = tmp_path / "dialer.conf"
+    ami = {"host": "127.0.0.1", "port": port, "user": "dialer", "password": "1234"}
+    conf.write_text(general_section(backend, tmp_path, mysql, ami=ami) + "metricsport=0\nloopms=100\n\n"
+                    + f"[{name}]\nmode=application\napplication=Playback\ndialformat=PJSIP/%s\n" + settings)
+    (tmp_path / "list.txt").write_text("".join(f"{p},lead{i}\n" for i, p in enumerate(phones)))
+    sh(["dialer", "-C", conf, "-c", name, "-a", "create"])
+    sh(["dialer", "-C", conf, "-c", name, "-a", "file", "-p", tmp_path / "list.txt"])
+    return conf
+
+
+def originates(record):
+    lines = record.read_text().splitlines() if record.exists() else []
+    return [r["number"] for r in map(json.loads, filter(str.strip, lines)) if r["event"] == "originate"]
+
+
+NEEDS_CAMPAIGN = pytest.mark.xfail(NO_CAMPAIGN, strict=False, reason="dialer/cli.py (issue 2) or dialer-pbxsim's "
+                                   "entry point (issue 3) is not in the tree yet")
+
+
+@NEEDS_CAMPAIGN
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+def test_installed_dialer_runs_a_campaign_against_installed_pbxsim(installed, backend, tmp_path, request):
+    """The README's commands, with the installed programs only."""
+    mysql = request.getfixturevalue("mysql_db") if backend == "mysql" else None
+    phones = [f"3360000{i:04d}" for i in range(20)]
+    with installed_pbxsim(tmp_path) as (port, record):
+        conf = new_campaign(tmp_path, backend, mysql, port, "demo", "maxlines=5\nmaxcaps=5\nattempts=1\n", phones)
+        sh(["dialer", "-C", conf], timeout=300)  # foreground: returns when the campaign is done
+
+    stats = json.loads(sh(["dialer", "-C", conf, "-c", "demo", "-a", "statistics", "--format", "json"]).stdout)
+    assert stats["total"] == len(phones)
+    assert (stats["dialable_now"], stats["waiting"], stats["in_progress"]) == (0, 0, 0)
+    # dialer-pbxsim's default scenario answers every call: each lead got the answered code.
+    assert {r["code"]: r["count"] for r in stats["final_by_code"]} == {12: len(phones)}
+    assert sorted(originates(record)) == sorted(phones), "each lead dialled exactly once"
+
+
+@NEEDS_CAMPAIGN
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     """apt-get install of a newer .deb while `dialer --service` is mid-campaign."""
     newer = f"{VERSION}+upgradetest1"
@@ -266,46 +280,29 @@ def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     proc = subprocess.run(["make", "--no-print-directory", "deb", f"DEB_VERSION={newer}"], cwd=ROOT,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    port = free_port()
-    conf = tmp_path / "dialer.conf"
-    conf.write_text(general_section("sqlite", tmp_path, ami={"host": "127.0.0.1", "port": port, "user": "dialer",
-                                                             "password": "1234"})
-                    + "metricsport=0\n\n[slow]\nmode=application\napplication=Playback\nmaxlines=2\nmaxcaps=2\n"
-                    + "dialformat=PJSIP/%s\n")
-    (tmp_path / "list.txt").write_text("".join(f"3361000{i:04d}\n" for i in range(500)))
-    record = tmp_path / "pbxsim.jsonl"
-    sh(["dialer", "-C", conf, "-c", "slow", "-a", "create"])
-    sh(["dialer", "-C", conf, "-c", "slow", "-a", "file", "-p", tmp_path / "list.txt"])
     with open("/etc/dialer.conf", "a") as f:
         f.write("; edited by the admin\n")
     Path("/etc/dialer.d/site.conf").write_text("[general]\n")
     Path("/var/lib/dialer/keep.sqlite").write_text("state")
-    log = open(tmp_path / "dialer.log", "w")
-    pbx = subprocess.Popen(["dialer-pbxsim", "--port", str(port), "--record", str(record), "--quiet"],
-                           env=SYSTEM_ENV, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     daemon = None
     try:
-        wait_listening(port, pbx)
-        daemon = subprocess.Popen(["dialer", "-C", str(conf), "--service"], env=SYSTEM_ENV, cwd="/",
-                                  stdout=log, stderr=log)
-        wait_for(lambda: count_originates(record) >= 2, "the first calls")
+        with installed_pbxsim(tmp_path) as (port, record), open(tmp_path / "dialer.log", "w") as log:
+            conf = new_campaign(tmp_path, "sqlite", None, port, "slow", "maxlines=2\nmaxcaps=2\n",
+                                [f"3361000{i:04d}" for i in range(500)])
+            daemon = subprocess.Popen(["dialer", "-C", str(conf), "--service"], env=SYSTEM_ENV, cwd="/",
+                                      stdout=log, stderr=log)
+            wait_for(lambda: len(originates(record)) >= 2, "the first calls")
 
-        sh(APT + ["install", str(new_deb)])
+            sh(APT + ["install", str(new_deb)])
 
-        assert sh(["dpkg-query", "-W", "-f=${Version}", "dialer"]).stdout == newer
-        assert daemon.poll() is None, "the upgrade stopped the running dialer"
-        at_upgrade = count_originates(record)
-        wait_for(lambda: count_originates(record) > at_upgrade + 2, "calls placed after the upgrade")
-        assert daemon.poll() is None
+            assert sh(["dpkg-query", "-W", "-f=${Version}", "dialer"]).stdout == newer
+            assert daemon.poll() is None, "the upgrade stopped the running dialer"
+            at_upgrade = len(originates(record))
+            wait_for(lambda: len(originates(record)) > at_upgrade + 2, "calls placed after the upgrade")
+            assert daemon.poll() is None
+            stop(daemon)
     finally:
-        for p in (daemon, pbx):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=120)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        log.close()
+        stop(daemon)
         new_deb.unlink(missing_ok=True)
     assert Path("/etc/dialer.conf").read_text().endswith("; edited by the admin\n")
     st = os.stat("/etc/dialer.conf")
