@@ -23,7 +23,7 @@ DEB_EXCLUDES := --exclude-vcs --exclude=./.venv --exclude=./build --exclude=./di
 deb-tools:
 	@missing=""; for p in $(DEB_TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-update && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@$(call need-deb,dpkg-buildpackage,dpkg-dev)
 
 $(DEB_VENDOR)/.pyst2: packaging/debian/pyst2.requirements | venv
@@ -50,4 +50,4 @@ deb: deb-tools $(DEB_VENDOR)/.pyst2
 
 # Fails on any lintian error or warning (overrides carry their reason in debian/).
 deb-lint: deb
-	lintian --fail-on error,warning --no-tag-display-limit $(DEB_FILE)
+	lintian --fail-on error,warning --tag-display-limit 0 $(DEB_FILE)

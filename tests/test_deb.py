@@ -187,6 +187,16 @@ def test_commands_unit_and_shared_files_are_installed(installed):
                 assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
 
 
+def test_logrotate_rotates_the_call_log(installed):
+    assert Path("/etc/logrotate.d/dialer").is_file()
+    if not Path("/usr/sbin/logrotate").exists():
+        pytest.xfail("logrotate is not installed on this machine (it is optional for the package)")
+    Path("/var/log/dialer/calls.log").write_text("2026-01-01 00:00:00 demo 1 12\n")
+    proc = sh(["/usr/sbin/logrotate", "-d", "/etc/logrotate.d/dialer"])
+    assert "error" not in proc.stdout + proc.stderr
+    assert "/var/log/dialer/calls.log" in proc.stdout + proc.stderr
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
