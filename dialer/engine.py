@@ -88,6 +88,9 @@ class Engine:
         self.next_tick = 0.0
         self.next_renew = 0.0
         self.next_watchdog = 0.0
+        self.next_counts = 0.0
+        self.ami_tried = False     # STATUS says "connecting" until the first login outcome
+        self.reload_error = None
         self.last_status = None
         self.calllog = None
         self._apply_campaigns(cfg)
@@ -121,10 +124,12 @@ class Engine:
             new = self.reload_config()
         except Exception as exc:  # a bad reload keeps the old config (brief: Standards)
             log.error("reload failed, keeping the previous configuration: %s", exc)
+            self.reload_error = str(exc)
             if self.metrics:
                 self.metrics.config_reloaded(False)
         else:
             self._apply_campaigns(new)
+            self.reload_error = None
             log.info("configuration reloaded: %d campaign(s)", len(self.campaigns))
             if self.metrics:
                 self.metrics.config_reloaded(True)
@@ -273,6 +278,7 @@ class Engine:
             log.warning("Asterisk is shutting down; no new calls until it is back")
             self.ami_synced = False
         elif isinstance(item, ami.AuthFailed):
+            self.ami_tried = True
             self.ami_up = False
             self.ami_synced = False
 
@@ -333,6 +339,7 @@ class Engine:
 
     def _on_connected(self):
         self.ami_up = True
+        self.ami_tried = True
         if self.metrics:
             self.metrics.set_ami_connected(True)
         try:
@@ -345,6 +352,7 @@ class Engine:
         log.info("AMI connected; %d live channel(s), %d call(s) tracked", len(channels), len(self.calls))
 
     def _on_disconnected(self, item):
+        self.ami_tried = True
         if self.ami_up:
             log.warning("AMI connection lost (%s); no new calls until it is back", getattr(item, "reason", ""))
         self.ami_up = False
@@ -417,7 +425,18 @@ class Engine:
                     self._db(self.store.renew, name, self.owner, now + self.lease)
         self._check_grace(now)
         self._update_windows(now)
+        if self.metrics and now_m >= self.next_counts and not self.db_down:
+            self._update_counts()
         self._status()
+
+    def _update_counts(self):
+        """Lead counts for the dashboard; spaced out in proportion to what the query costs."""
+        began = self.mono()
+        for name, state in self.campaigns.items():
+            st = self._db(self.store.statistics, name)
+            if st:
+                self.metrics.set_leads(name, st["dialable_now"], st["waiting"] + st["in_progress"], st["final"])
+        self.next_counts = self.mono() + max(15.0, 20 * (self.mono() - began))
 
     def _check_grace(self, now):
         for att in list(self.calls.values()):
@@ -620,12 +639,16 @@ class Engine:
             text = f"stopping: draining {live} live call(s)"
         elif self.db_down:
             text = f"database down, {len(self.journal)} result(s) buffered, {live} call(s) live"
+        elif not self.ami_tried:
+            text = "connecting to Asterisk"
         elif not self.ami_up:
             text = f"AMI down, retrying; {live} call(s) live"
         elif not self.ami_synced:
             text = "AMI connected, waiting for Asterisk"
         else:
             text = f"dialing {live}/{lines} lines in {active} campaign(s)"
+        if self.reload_error:
+            text += f"; reload failed: {self.reload_error}"
         if self.metrics:
             self.metrics.set_results_buffered(len(self.journal))
             for name, state in self.campaigns.items():

@@ -48,6 +48,11 @@ class Notifier:
         notifier = sdnotify.SystemdNotifier() if self.socket_path else None
         # sdnotify swallows a failed connect and leaves socket None: treat that as disabled.
         self._sd = notifier if notifier is not None and notifier.socket is not None else None
+        if self._sd is not None:
+            # A datagram send blocks while the receiver's queue is full: never let a slow
+            # reader of the notification socket stall the engine loop (sdnotify ignores the
+            # resulting error, and a lost STATUS is replaced by the next one).
+            self._sd.socket.setblocking(False)
 
     @property
     def enabled(self) -> bool:

@@ -2,6 +2,7 @@
 `--stop`, and `-safe` (restart the engine when it dies). Signals only enqueue.
 """
 import errno
+import faulthandler
 import logging
 import os
 import queue
@@ -37,7 +38,7 @@ def _store_factory(general):
     return factory
 
 
-def _wait_for_database(factory, notifier, stop_flag):
+def _wait_for_database(factory, notifier, metrics, stop_flag):
     """READY=1 needs a database that answers: wait for it, saying so in STATUS."""
     from .store import StoreUnavailable
     delay = 1.0
@@ -46,12 +47,14 @@ def _wait_for_database(factory, notifier, stop_flag):
             st = factory()
             st.ping()
             st.close()
+            metrics.set_database_connected(True)
             return True
         except StoreUnavailable as exc:
             msg = f"database unavailable ({exc}), retrying in {delay:.0f} s"
             log.error(msg)
-            if notifier:
-                notifier.status(msg)
+            metrics.database_error()
+            metrics.set_database_connected(False)
+            notifier.status(msg)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
     return False
@@ -73,8 +76,10 @@ def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None
 
 def run(cfg, args, *, forever) -> int:
     """Run the engine in this process until it is done (foreground) or stopped."""
-    from .metrics import Metrics
+    from .metrics import Metrics, MetricsError
     from .notify import Notifier
+    # systemd's watchdog kills a hung engine with SIGABRT: leave its stack in the journal.
+    faulthandler.enable()
     notifier = Notifier()
     events = queue.Queue()
     stop_requested = []
@@ -96,11 +101,11 @@ def run(cfg, args, *, forever) -> int:
     if g.metricsport:
         try:
             metrics.start_http(g.metricsaddress, g.metricsport)
-        except OSError as exc:
-            log.error("metrics endpoint %s:%s: %s", g.metricsaddress, g.metricsport, exc)
+        except MetricsError as exc:
+            log.error("%s", exc)
             return 2
     factory = _store_factory(g)
-    if not _wait_for_database(factory, notifier, lambda: bool(stop_requested)):
+    if not _wait_for_database(factory, notifier, metrics, lambda: bool(stop_requested)):
         return 0
     engine = build_engine(cfg, args, forever=forever, events=events, notifier=notifier, metrics=metrics)
     log.info("dialer %s starting: %d campaign(s), instance %s", __version__, len(cfg.campaigns), g.instance)

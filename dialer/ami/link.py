@@ -232,6 +232,8 @@ class AmiLink:
                     log.warning("AMI %s:%d unavailable: %s%s; retrying", self.host, self.port, exc, extra)
                 delay = self._delay(exponent)
                 exponent += 1
+                # The engine's STATUS tells "AMI down" from "still connecting" by this.
+                self.events.put(Disconnected(f"unavailable: {exc}"))
             else:
                 if self._stop.is_set():
                     conn.close()
