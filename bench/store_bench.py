@@ -3,6 +3,7 @@
     python bench/store_bench.py import [--lines 1000000] [--runs 3]
     python bench/store_bench.py claim  [--sizes 10000,10000000] [--claims 200]
     python bench/store_bench.py stats  [--rows 1000000] [--runs 5]
+    python bench/store_bench.py dump   [--rows 1000000]
     python bench/store_bench.py all
 
 Each run uses a throwaway MariaDB database (DIALER_TEST_MYSQL, default root@127.0.0.1:3306)
@@ -174,9 +175,32 @@ def bench_stats(b, rows, runs):
           f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)} ms)")
 
 
+def bench_dump(b, rows):
+    """`dialer -a fulldump` of a large campaign through the real command: time and peak memory."""
+    import resource
+    import subprocess
+    fill(b, "dumped", rows)
+    conf = os.path.join(b.tmp, "dialer.conf")
+    g = b.g
+    with open(conf, "w") as f:
+        if g.dbengine == "mysql":
+            f.write(f"[general]\ndbengine=mysql\nmysqlhost={g.mysqlhost}\nmysqlport={g.mysqlport}\n"
+                    f"mysqluser={g.mysqluser}\nmysqlpassword={g.mysqlpassword}\nmysqldatabase={g.mysqldatabase}\n")
+        else:
+            f.write(f"[general]\ndbengine=sqlite\nsqlitepath={g.sqlitepath}\n")
+    t0 = time.perf_counter()
+    with open(os.devnull, "wb") as out:
+        subprocess.run([sys.executable, "-m", "dialer.cli", "-C", conf, "-a", "fulldump", "-c", "dumped"],
+                       stdout=out, check=True)
+    secs = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"fulldump of {rows:,} rows ({g.dbengine}): {secs:.1f} s ({rows / secs:,.0f} rows/s), "
+          f"peak RSS {rss:.0f} MB")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("import", "claim", "stats", "all"))
+    ap.add_argument("what", choices=("import", "claim", "stats", "dump", "all"))
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
@@ -192,6 +216,8 @@ def main():
             bench_claim(b, [int(x) for x in a.sizes.split(",")], a.claims)
         if a.what in ("stats", "all"):
             bench_stats(b, a.rows, max(a.runs, 5))
+        if a.what in ("dump", "all"):
+            bench_dump(b, a.rows)
     finally:
         b.close()
 
