@@ -100,3 +100,22 @@ def test_large_file_in_one_transaction(conf, tmp_path):
     proc, _ = load(conf, tmp_path, "".join(f"06{i:08d},p{i}\n" for i in range(n)) + "oops\n", status=1)
     assert f"imported {n}, rejected 1" in proc.stdout
     assert run_dialer("-c", "camp", "-a", "count", config=conf, check=0).stdout == f"{n}\n"
+
+
+def test_progress_bar_on_a_terminal(conf, tmp_path):
+    """On a TTY a large import shows a progress bar; the summary line is always there."""
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+    if not shutil.which("script"):
+        pytest.fail("util-linux `script` is needed to give the command a terminal")
+    path = tmp_path / "big.txt"
+    path.write_text("".join(f"07{i:08d},some parameter text {i}\n" for i in range(200_000)))
+    cmd = " ".join(shlex.quote(str(a)) for a in
+                   (sys.executable, "-m", "dialer.cli", "-C", conf, "-c", "camp", "-a", "file", "-p", path))
+    proc = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout
+    assert "100.0%" in proc.stdout and "#" * 40 in proc.stdout
+    assert "imported 200000, rejected 0" in proc.stdout
