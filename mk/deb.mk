@@ -8,7 +8,8 @@
 DEB_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' dialer/__init__.py)
 DEB_BUILDDIR := build/deb
 DEB_SRCDIR := $(DEB_BUILDDIR)/dialer-$(DEB_VERSION)
-DEB_FILE := dist/dialer_$(DEB_VERSION)_all.deb
+DEB_DIST := dist
+DEB_FILE := $(DEB_DIST)/dialer_$(DEB_VERSION)_all.deb
 DEB_VENDOR := build/vendor
 DEB_TOOLS := dpkg-dev debhelper dh-python python3-all python3-setuptools lintian
 # What the copy leaves out: VCS data, local builds and caches, and the test suite.
@@ -35,7 +36,7 @@ $(DEB_VENDOR)/.pyst2: packaging/debian/pyst2.requirements | venv
 deb: deb-tools $(DEB_VENDOR)/.pyst2
 	@test -n "$(DEB_VERSION)" || { echo "deb: no __version__ in dialer/__init__.py" >&2; exit 2; }
 	rm -rf $(DEB_BUILDDIR)
-	mkdir -p $(DEB_SRCDIR) dist
+	mkdir -p $(DEB_SRCDIR) $(DEB_DIST)
 	tar -cf - $(DEB_EXCLUDES) . | tar -xf - -C $(DEB_SRCDIR)
 	rm -rf $(DEB_SRCDIR)/debian && cp -r packaging/debian $(DEB_SRCDIR)/debian
 	mkdir -p $(DEB_SRCDIR)/debian/vendor && cp $(DEB_VENDOR)/pyst2-*.tar.gz $(DEB_SRCDIR)/debian/vendor/

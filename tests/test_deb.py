@@ -84,7 +84,7 @@ def account_exists():
 
 
 @pytest.fixture(scope="module")
-def deb():
+def deb(dialer_package_lock):
     proc = subprocess.run(["make", "--no-print-directory", "deb"], cwd=ROOT, capture_output=True, text=True,
                           timeout=1800)
     assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -187,6 +187,15 @@ def test_commands_unit_and_shared_files_are_installed(installed):
                 assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
 
 
+def test_every_module_and_data_file_of_the_tree_is_installed(installed):
+    # A subpackage setup.py's find_packages() misses would only fail at import, in production.
+    private = Path("/usr/share/dialer/python")
+    missing = [str(src.relative_to(ROOT)) for src in (ROOT / "dialer").rglob("*")
+               if src.is_file() and "__pycache__" not in src.parts and src.suffix != ".pyc"
+               and not (private / src.relative_to(ROOT)).is_file()]
+    assert not missing, "not in the package: " + ", ".join(sorted(missing))
+
+
 def test_logrotate_rotates_the_call_log(installed):
     assert Path("/etc/logrotate.d/dialer").is_file()
     if not Path("/usr/sbin/logrotate").exists():
@@ -286,9 +295,9 @@ def test_installed_dialer_runs_a_campaign_against_installed_pbxsim(installed, ba
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     """apt-get install of a newer .deb while `dialer --service` is mid-campaign."""
     newer = f"{VERSION}+upgradetest1"
-    new_deb = ROOT / "dist" / f"dialer_{newer}_all.deb"
-    proc = subprocess.run(["make", "--no-print-directory", "deb", f"DEB_VERSION={newer}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800)
+    new_deb = tmp_path / f"dialer_{newer}_all.deb"  # not in dist/, where other tests look for the .deb
+    proc = subprocess.run(["make", "--no-print-directory", "deb", f"DEB_VERSION={newer}", f"DEB_DIST={tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open("/etc/dialer.conf", "a") as f:
         f.write("; edited by the admin\n")
