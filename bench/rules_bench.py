@@ -1,6 +1,6 @@
 """Compliance benchmark of the campaign rules (make bench-rules), numbers in bench/RESULTS-rules.md.
 
-    python bench/rules_bench.py [--leads 100000] [--days 2026-03-08,2026-03-29] [--mysql]
+    python bench/rules_bench.py [--leads 100000] [--days 2026-03-08,2026-03-29,...] [--mysql]
 
 100,000 leads spread over ten time zones (one tenth without a zone of their own, read in
 the leadtimezone zone) go through simulated days minute by minute: at each minute the
@@ -8,8 +8,8 @@ rules build the Selection, the real store claims up to `--rate` leads with it, a
 claim is recorded at once (a mix of answered, busy and no answer, so retries happen).
 Every claimed lead is checked against an oracle that reads the lead's local time straight
 from zoneinfo and the window spelled out as minutes, not through dialer.rules: a claim
-outside the lead's window is a violation. The default days are the US and the EU
-spring-forward days of 2026. Prints one line per day.
+outside the lead's window is a violation. The default days are the four 2026 DST days
+(US and EU, spring forward and fall back). Prints one line per day; exit 1 on any violation.
 """
 import argparse
 import datetime as dt
@@ -107,7 +107,7 @@ def run_day(st, tmp, name, leads, day, rate, rng):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--leads", type=int, default=100_000)
-    ap.add_argument("--days", default="2026-03-08,2026-03-29")
+    ap.add_argument("--days", default="2026-03-08,2026-03-29,2026-10-25,2026-11-01")
     ap.add_argument("--rate", type=int, default=100, help="claims per simulated minute")
     ap.add_argument("--mysql", action="store_true", help="MariaDB (DIALER_TEST_MYSQL) instead of SQLite")
     args = ap.parse_args()
