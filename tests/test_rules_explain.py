@@ -76,6 +76,7 @@ def test_lead_zone_from_the_column_and_from_the_number():
     assert verdicts(reasons)["zone"] is False and not dialable(reasons)
     assert "not yet derived from the number" in text_of(reasons, "zone")
     assert "'America/New_York'" in text_of(reasons, "zone")
+    assert "next window" not in verdicts(reasons)   # its window is open: only the zone is missing
     reasons = run(c, lead(phone="+447700900123", timezone="-"))
     assert "Europe/Paris: the campaign's zone (no zone known for the number)" in text_of(reasons, "zone")
     assert dialable(reasons)

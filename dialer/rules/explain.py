@@ -98,7 +98,7 @@ def _window_reasons(c, row, now) -> List[Reason]:
             out.append((False, "pause", f"in the pause {pause} in {n} (local time {_fmt(now, tz)})"))
         else:
             out.append((True, "pause", f"not in the pause {pause}"))
-    if not all(ok for ok, _, _ in out):
+    if not all(ok for ok, rule, _ in out if rule in ("timeslot", "pause")):
         when = _next_open_everywhere(sel.campaign_window(c), tzs, now)
         text = (f"the window next opens at {_fmt(when, tzs[0])} ({when:%Y-%m-%d %H:%M} UTC)"
                 if when else "the window is not open in all of the lead's zones at once on any day of the week")
