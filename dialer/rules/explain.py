@@ -117,18 +117,18 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     is being called by any campaign (matters with multiplecalls = false).
     The lead is dialable now when every returned `ok` is True.
     """
-    now = zn._aware_utc(now_utc)
+    now = zn.as_utc(now_utc)
     row = dict(lead_row)
     out: List[Reason] = []
 
     active = getattr(c, "active", True)
-    if active is not None and not sel._bool(c, "active", True):
+    if active is not None and not sel.setting_bool(c, "active", True):
         out.append((False, "active", "the campaign is paused (active = false)"))
 
     out.extend(_window_reasons(c, row, now))
 
     blacklist = sel.blacklist_table(c)
-    if sel._bool(c, "usednc", False):
+    if sel.setting_bool(c, "usednc", False):
         out.append((not in_dnc, "dnc", "the number is in the do-not-call list" if in_dnc
                     else "not in the do-not-call list"))
     else:
@@ -155,13 +155,13 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     else:
         out.append((False, "disposition", f"{disposition} ({codes.code_name(disposition)}) is final"))
 
-    attempts, max_attempts = int(row.get("attempts") or 0), sel._int(c, "attempts", 1, 1)
+    attempts, max_attempts = int(row.get("attempts") or 0), sel.setting_int(c, "attempts", 1, 1)
     out.append((attempts < max_attempts, "attempts", f"{attempts} of {max_attempts} attempts made"))
 
     last = _row_time(row.get("datetime"))
     out.append(_retry_reason(c, row, now, last, attempts))
 
-    if not sel._bool(c, "calltoday", True):
+    if not sel.setting_bool(c, "calltoday", True):
         zone = zn.get_zone(sel.campaign_zone(c))
         midnight = _dt.datetime.fromtimestamp(sel.day_start(c, now), zn.UTC)
         if last is not None and last >= midnight:
@@ -172,7 +172,7 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     claimed = in_progress or row.get("state") == _ACTIVE
     out.append((not claimed, "in progress", "a call to this lead is in progress" if claimed
                 else "no call to this lead in progress"))
-    if not sel._bool(c, "multiplecalls", False):
+    if not sel.setting_bool(c, "multiplecalls", False):
         if phone_in_progress and not claimed:
             out.append((False, "multiplecalls", "multiplecalls = false and this number is being called "
                                                  "(another lead or campaign)"))

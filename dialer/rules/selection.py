@@ -26,7 +26,8 @@ def _get(c, key, default=None):
     return default if value is None else value
 
 
-def _bool(c, key, default):
+def setting_bool(c, key, default):
+    """A boolean setting, typed (config) or text ('false')."""
     value = _get(c, key, default)
     if isinstance(value, str):
         word = value.strip().lower()
@@ -38,7 +39,7 @@ def _bool(c, key, default):
     return bool(value)
 
 
-def _int(c, key, default, minimum):
+def setting_int(c, key, default, minimum):
     value = _get(c, key, default)
     try:
         number = int(str(value).strip())
@@ -216,10 +217,6 @@ def combined_filter(c) -> Optional[Filter]:
 
 # -- window and selection -----------------------------------------------------------------
 
-def _utc(now) -> _dt.datetime:
-    return zn._aware_utc(now)
-
-
 def _candidate_keys(c, lead_zones):
     # With auto, '' means "not derived from the number yet": calling such a lead in the
     # campaign's zone could ring someone at night, so it waits until its key is filled in
@@ -233,7 +230,7 @@ def window_open(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> bool:
     without `lead_zones` that is assumed possible (the Selection's zones decide per lead)."""
     win = campaign_window(c)
     if lead_timezone_mode(c) is None:
-        return win.is_open(_utc(now_utc).astimezone(zn.get_zone(campaign_zone(c))))
+        return win.is_open(zn.as_utc(now_utc).astimezone(zn.get_zone(campaign_zone(c))))
     if win.empty:
         return False
     if lead_zones is None:
@@ -259,7 +256,7 @@ def next_window_change(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -
 
 def day_start(c, now_utc) -> float:
     """Epoch of today's 00:00 in the campaign zone (calltoday = false)."""
-    local = _utc(now_utc).astimezone(zn.get_zone(campaign_zone(c)))
+    local = zn.as_utc(now_utc).astimezone(zn.get_zone(campaign_zone(c)))
     midnight = _dt.datetime(local.year, local.month, local.day, tzinfo=local.tzinfo)
     return midnight.timestamp()
 
@@ -290,13 +287,13 @@ def build_selection(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> m
     else:
         zones = open_zones_for(c, now_utc, lead_zones)
     return model.Selection(
-        attempts=_int(c, "attempts", 1, 1),
+        attempts=setting_int(c, "attempts", 1, 1),
         orderby=orderby,
-        skip=_int(c, "skip", 0, 0),
-        not_updated_since=None if _bool(c, "calltoday", True) else day_start(c, now_utc),
+        skip=setting_int(c, "skip", 0, 0),
+        not_updated_since=None if setting_bool(c, "calltoday", True) else day_start(c, now_utc),
         blacklist=blacklist_table(c),
-        usednc=_bool(c, "usednc", False),
-        multiplecalls=_bool(c, "multiplecalls", False),
+        usednc=setting_bool(c, "usednc", False),
+        multiplecalls=setting_bool(c, "multiplecalls", False),
         where=where.sql() if where is not None else None,
         zones=zones,
     )

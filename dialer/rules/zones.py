@@ -138,7 +138,7 @@ def window(timeslot: Optional[Timeslot], pause: Optional[Timeslot]) -> Timeslot:
     return (timeslot or ALWAYS).minus(pause)
 
 
-def _aware_utc(now):
+def as_utc(now):
     if isinstance(now, (int, float)):
         return _dt.datetime.fromtimestamp(now, UTC)
     if now.tzinfo is None:
@@ -148,7 +148,7 @@ def _aware_utc(now):
 
 def key_is_open(win: Timeslot, key: str, now, default_zone: str) -> bool:
     """True when the window is open now in every zone the key stands for."""
-    now = _aware_utc(now)
+    now = as_utc(now)
     try:
         zones = zone_set(key, default_zone)
         return bool(zones) and all(win.is_open(now.astimezone(get_zone(z))) for z in zones)
@@ -170,7 +170,7 @@ def open_zones(timeslot: Optional[Timeslot], pause: Optional[Timeslot], zones: I
 
 def next_change(win: Timeslot, keys: Sequence[str], now, default_zone: str) -> Optional[_dt.datetime]:
     """The earliest instant (UTC) after `now` at which any of the keys' windows may flip."""
-    now = _aware_utc(now)
+    now = as_utc(now)
     best = None
     names = set()
     for key in keys:
