@@ -14,7 +14,7 @@ from . import __version__
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DB = 0, 1, 2, 3
 
 ACTION_ALIASES = {"import": "file", "repair": "repare", "statitics": "statistics"}
-CAMPAIGN_ACTIONS = ("create", "drop", "truncate", "repare", "file", "insert", "delete", "count", "dump",
+CAMPAIGN_ACTIONS = ("create", "drop", "truncate", "upgrade", "repare", "file", "insert", "delete", "count", "dump",
                     "fulldump", "statistics", "explain")
 DB_ACTIONS = ("createdatabase", "dropdatabase")
 LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
@@ -30,6 +30,7 @@ actions (-a):
   delete          delete a phone (-p PHONE)    count         phones in the campaign
   dump            CSV on stdout                fulldump      CSV with a header row
   statistics      statistics of the campaign   explain       why a lead is (not) dialable (-p PHONE)
+  upgrade         add the dialer's columns to a campaign table of the original dialer
   dnc-add/-delete/-import/-count/-dump                 the global do-not-call list
   blacklist-add/-delete/-import/-count/-dump -c TABLE  a blacklist table
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
@@ -189,6 +190,13 @@ def _drop(st, cfg, args, action):
     name = _campaign(args, action)
     st.drop_campaign(name)
     print(f"campaign {name} dropped")
+    return EXIT_OK
+
+
+def _upgrade(st, cfg, args, action):
+    name = _campaign(args, action)
+    added = st.upgrade_campaign(name)
+    print(f"campaign {name} upgraded: added {', '.join(added)}" if added else f"campaign {name} is up to date")
     return EXIT_OK
 
 
@@ -352,7 +360,7 @@ def _lists(st, cfg, args, action):
 
 
 ACTION_HANDLERS = {
-    "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate,
+    "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate, "upgrade": _upgrade,
     "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
     "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
 }

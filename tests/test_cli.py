@@ -196,3 +196,27 @@ def test_explain_says_why(dialer_conf):
     assert "do-not-call" in out and "=> not dialable now" in out
     proc = run_dialer("-c", "sales", "-a", "explain", "-p", "0699999999", config=conf)
     assert proc.returncode == 1 and "no lead with phone" in proc.stdout
+
+
+def test_upgrade_a_table_of_the_original_dialer(mysql_db, tmp_path):
+    """A campaign table created by the original dialer is refused until `upgrade` converts it."""
+    from tests.conftest import general_section, mysql_connect
+    conf = tmp_path / "dialer.conf"
+    conf.write_text(general_section("mysql", tmp_path, mysql_db))
+    conn = mysql_connect(mysql_db["database"])
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE `old` (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, phone varchar(64), "
+                    "datetime timestamp NULL, attempts int DEFAULT 0, pickups int DEFAULT 0, "
+                    "disposition int DEFAULT 0, reason varchar(255) DEFAULT 'Unknow', duration int, "
+                    "param varchar(255), result varchar(255), cause varchar(255), "
+                    "lastupdated timestamp DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, "
+                    "KEY(datetime), KEY(lastupdated))")
+        cur.execute("INSERT INTO `old` (phone, attempts, disposition) VALUES ('0611111111', 0, 1), "
+                    "('0622222222', 1, 12), ('0633333333', 1, -2)")
+    conn.close()
+    one_line_error(run_dialer("-c", "old", "-a", "statistics", config=conf), 2, "upgrade")
+    assert "added state" in run_dialer("-c", "old", "-a", "upgrade", config=conf, check=0).stdout
+    assert "up to date" in run_dialer("-c", "old", "-a", "upgrade", config=conf, check=0).stdout
+    data = json.loads(run_dialer("-c", "old", "-a", "statistics", "--format", "json", config=conf, check=0).stdout)
+    assert (data["total"], data["dialable_now"], data["final"]) == (3, 2, 1)
+    assert "0611111111" in run_dialer("-c", "old", "-a", "dump", config=conf, check=0).stdout

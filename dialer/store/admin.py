@@ -39,6 +39,33 @@ class AdminMixin:
             self.execute(stmt)
         self._known.add(name)
 
+    def upgrade_campaign(self, name):
+        """Add the dialer's columns and indexes to a table of the original dialer.
+
+        Its rows keep their data; retryable dispositions (-5..5) become ready, others final.
+        Returns the list of columns added.
+        """
+        schema.check_campaign_name(name)
+        if not self.table_exists(name):
+            raise StoreError(f"campaign {name!r} does not exist")
+        have = self.columns(name)
+        missing = [(c, t) for c, t in schema.CAMPAIGN_COLUMNS if c not in have]
+        if not missing:
+            return []
+        if self.d.name != "mysql":
+            raise StoreError(f"campaign {name!r}: upgrade is for MariaDB/MySQL tables of the original dialer")
+        q = self.d.q
+        for c, t in missing:
+            self.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} "
+                         f"{t.format(pk=self.d.pk, lastupdated=self.d.lastupdated, rnd=self.d.rnd_default)}")
+        if "state" in dict(missing):
+            self.execute(f"UPDATE {q(name)} SET state = CASE WHEN disposition BETWEEN ? AND ? THEN ? ELSE ? END",
+                         (-5, 5, schema.READY, schema.FINAL))
+        for stmt in schema.campaign_ddl(self.d, name)[1:]:
+            self.execute(stmt.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        self.ensure_globals()
+        return [c for c, _ in missing]
+
     def drop_campaign(self, name):
         t = self.campaign(name)
         self.execute(f"DROP TABLE {t}")
@@ -135,8 +162,7 @@ class AdminMixin:
             raise StoreError(f"invalid blacklist table name {table!r}: names starting with "
                              f"{schema.RESERVED_PREFIX!r} are reserved")
         if self.table_exists(table):
-            sql, params = self.d.columns_sql(table)
-            cols = {r[0].lower() for r in self.rows(sql, params)}
+            cols = self.columns(table)
             if "state" in cols and "attempts" in cols:
                 raise StoreError(f"{table!r} is a campaign, not a blacklist table")
             if "phone" not in cols:

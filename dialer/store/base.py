@@ -99,8 +99,15 @@ class StoreBase:
             return self.d.q(name)
         if not self.table_exists(name):
             raise StoreError(f"campaign {name!r} does not exist (create it with: dialer -c {name} -a create)")
+        if "state" not in self.columns(name):
+            raise StoreError(f"table {name!r} has no dialer columns (a table of the original dialer?); "
+                             f"convert it with: dialer -c {name} -a upgrade")
         self._known.add(name)
         return self.d.q(name)
+
+    def columns(self, table):
+        sql, params = self.d.columns_sql(table)
+        return {r[0].lower() for r in self.rows(sql, params)}
 
     def ensure_globals(self):
         for stmt in schema.global_ddl(self.d):

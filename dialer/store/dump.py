@@ -43,8 +43,8 @@ class DumpMixin:
                 w.writerows([[_cell(v) for v in r] for r in rows])
                 n += len(rows)
             cur.close()
-        except (BrokenPipeError, KeyboardInterrupt):
-            raise
+        except (OSError, KeyboardInterrupt):
+            raise   # the output side (a closed pipe, a full disk), not the database
         except Exception as exc:
             raise self._fail(exc) from exc
         finally:
