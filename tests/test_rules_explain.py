@@ -190,3 +190,56 @@ def test_with_a_row_from_the_real_store(camp_store):
     v = verdicts(reasons)
     assert v["filter"] is True and v["timeslot"] is True
     assert v["dnc"] is False and not dialable(reasons)
+
+
+def test_explain_agrees_with_what_the_store_claims(camp_store, server_in_utc):
+    """For leads in every situation, explain() says dialable exactly for the leads that a
+    claim with build_selection() takes."""
+    from dialer.model import Outcome, Selection
+    from dialer.rules.selection import build_selection
+
+    c, st = camp_store("timeslot=9h-18h\ntimezone=Europe/Paris\nleadtimezone=Europe/Paris\nusednc=true\n"
+                       "blacklist=bl\nfilter=param <> 'nofilter'\nf_mode=areacode\nf_areacode=!3399\n"
+                       "calltoday=false\nattempts=2\nattemptsdelay=600\nmultiplecalls=true\n")
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)   # Monday, Paris 13:00
+    leads = {
+        "33100000001": ("", ""),                   # dialable
+        "33100000002": ("nofilter", ""),           # filter
+        "33990000003": ("", ""),                   # f_areacode=!3399
+        "33100000004": ("", ""),                   # DNC
+        "33100000005": ("", ""),                   # blacklist
+        "12125550006": ("", "America/New_York"),   # 07:00 there
+        "33100000007": ("", ""),                   # no answer earlier today: calltoday
+        "33100000008": ("", ""),                   # answered: final
+        "33100000009": ("", ""),                   # being called now
+        "33100000010": ("", ""),                   # no answer yesterday: due again
+        "33100000011": ("", "Asia/Kolkata"),       # 17:30 there: dialable
+    }
+    for phone, (param, zone) in leads.items():
+        st.insert("camp", phone, param=param, timezone=zone)
+    st.list_add("33100000004")
+    st.list_add("33100000005", table="bl")
+
+    def attempt(phone, when, code):
+        only = Selection(attempts=9, where=("phone = ?", (phone,)))
+        (lead,) = st.claim("camp", 1, "t", 3600, when.timestamp(), only)
+        if code is not None:
+            st.record("camp", lead.id, "t", Outcome(disposition=code, picked_up=code == 12),
+                      when.timestamp() + 30, 600, 2)
+
+    attempt("33100000007", now - dt.timedelta(hours=2), -2)
+    attempt("33100000008", now - dt.timedelta(hours=2), 12)
+    attempt("33100000009", now - dt.timedelta(minutes=1), None)
+    attempt("33100000010", now - dt.timedelta(hours=20), -2)
+
+    said = set()
+    for phone in leads:
+        (row,) = st.find("camp", phone)
+        reasons = explain(c, row, now, in_dnc=st.in_dnc(phone), in_blacklist=st.in_blacklist("bl", phone),
+                          in_progress=row.get("state") == 2)
+        if dialable(reasons):
+            said.add(phone)
+    taken = {lead.phone for lead in st.claim("camp", 100, "t2", 60, now.timestamp(),
+                                             build_selection(c, now, st.zones("camp")))}
+    assert said == {"33100000001", "33100000010", "33100000011"}
+    assert taken == said
