@@ -32,6 +32,7 @@ SUN = (2026, 11, 29)
     ("9h30-12h, 14h-18h", "9h30-12h,14h-18h"),
     ("mon-fri 9h-20h; sat 10h-13h", "mon-fri 9h-20h; sat 10h-13h"),
     ("Monday-Friday 9h-20h;", "mon-fri 9h-20h"),
+    ("mon-fri: 09:00-20:00; sat: 10:00-13:00", "mon-fri 9h-20h; sat 10h-13h"),
     ("mon,wed 8h-9h", "mon 8h-9h; wed 8h-9h"),
     ("fri-mon 8h-9h", "mon 8h-9h; fri-sun 8h-9h"),
     ("0h-24h", "always"),
@@ -68,6 +69,8 @@ def test_grammar_forms(text, canonical):
     ("9h-18h, sat 10h-13h", "expected a time"),
     ("9h-18h!", "unexpected '!'"),
     ("9.5-18", "unexpected"),
+    ("9h-18h:", "unexpected ':'"),
+    ("mon:: 9h-18h", "expected a time"),
 ])
 def test_refusals_say_what_was_expected(text, fragment):
     with pytest.raises(ValueError) as err:

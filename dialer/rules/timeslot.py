@@ -3,7 +3,7 @@
 Grammar (case-insensitive, blanks optional around `-`, `,`, `;`)::
 
     timeslot := group (';' group)*            | 'always'
-    group    := [days] range (',' range)*
+    group    := [days [':']] range (',' range)*
     days     := day ['-' day] (',' day ['-' day])*     day = mon tue wed thu fri sat sun
     range    := time '-' time
     time     := H | Hh | HhMM | H:MM  (H 0..24, MM 00..59; 24 only as 24h/24:00)
@@ -23,7 +23,7 @@ _DAY_ALIASES.update({full: i for i, full in enumerate(
     ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))})
 MINUTES_PER_DAY = 1440
 
-_TOKEN = re.compile(r"\s*(?:(?P<time>\d{1,2}(?::\d{2}|[hH](?:\d{2})?)?)|(?P<day>[A-Za-z]+)|(?P<punct>[-,;]))")
+_TOKEN = re.compile(r"\s*(?:(?P<time>\d{1,2}(?::\d{2}|[hH](?:\d{2})?)?)|(?P<day>[A-Za-z]+)|(?P<punct>[-,;:]))")
 
 Interval = Tuple[int, int]  # [start, end) in minutes since local midnight
 
@@ -262,6 +262,8 @@ def _parse(raw: str) -> Timeslot:
                     i += 1
                     continue
                 break
+            if peek()[0] == "punct" and peek()[1] == ":":   # "mon-fri: 9h-18h"
+                i += 1
         ranges = []
         while True:
             _, t1, p1 = expect("time", what="a time like 9h, 9h30 or 09:30")
