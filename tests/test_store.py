@@ -286,3 +286,33 @@ def test_import_without_load_data_local_falls_back_to_inserts(mysql_db, tmp_path
     rep = st.import_file("camp", str(f))
     assert (rep.imported, rep.rejected, st.count("camp")) == (2, 1, 2)
     st.close()
+
+
+def test_concurrent_claimers_never_call_one_number_twice(store, store_general):
+    """multiplecalls=false across two campaigns and three instances racing for the same numbers."""
+    store.create_campaign("other")
+    phones = [(str(20_000_000 + j),) for j in range(150)]
+    for name in ("camp", "other"):
+        with store.write_tx():
+            store.execute_many(f"INSERT INTO {store.d.q(name)} (phone) VALUES (?)", phones)
+    got, errors = [], []
+
+    def worker(owner):
+        st = store_mod.open_store(store_general)
+        try:
+            for i in range(60):
+                got.extend((owner, lead.phone) for lead in st.claim(
+                    ("camp", "other")[i % 2], 5, owner, 600, time.time(), Selection(attempts=1, multiplecalls=False)))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            st.close()
+
+    threads = [threading.Thread(target=worker, args=(f"I{k}",)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    numbers = [p for _, p in got]
+    assert len(numbers) == len(set(numbers)) == 150   # every number once, none twice at once
