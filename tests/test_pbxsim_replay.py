@@ -43,13 +43,13 @@ secret = 1234
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
 read = {read}
-write = system,call,user,originate,reporting,agent,command,dtmf,dialplan
+write = {write}
 writetimeout = 5000
 """
 
 
 def scenario_20():
-    s = SCALE
+    s = 1
     ans = {"outcome": "answer", "ring": 0.3 * s, "talk": 2 * s}
     rules = []
     for prefix in ("", "pj-"):
@@ -60,7 +60,8 @@ def scenario_20():
             {"peer": prefix + "unavail", "outcome": "unavailable", "ring": 0.2 * s},
             {"peer": prefix + "congest", "outcome": "congestion", "ring": 0.2 * s},
             {"peer": prefix + "ring", "outcome": "noanswer"},
-            dict(ans, peer=prefix + "answerlong", talk=120 * s),
+            dict(ans, peer=prefix + "answerlong", talk=120 * s, amd="NOTSURE",
+                 amdcause="TOOLONG-4900"),
         ]
     rules += [
         {"peer": "nope", "outcome": "nochannel"},
@@ -75,20 +76,21 @@ def scenario_20():
     ]
     dialplan = {
         "dialer-app": {"s": ["NoOp(dialer-app on ${CHANNEL} DIALER_ID=${DIALER_ID})", "Answer()",
-                             "Set(DIALER_STATUS=12)", f"Wait({1 * s})", "Hangup()"]},
+                             "Set(DIALER_STATUS=12)", "Wait(1)", "Hangup()"]},
         "dialer-ue": {"s": ["Answer()", "UserEvent(DialerResult,Status: 10,Note: hello)",
-                            "Set(DIALER_STATUS=10)", f"Wait({1 * s})", "Hangup()"]},
+                            "Set(DIALER_STATUS=10)", "Wait(1)", "Hangup()"]},
         "dialer-amd": {"s": ["Answer()", "AMD()",
-                             "Set(DIALER_STATUS=12)", f"Wait({1 * s})", "Hangup()"]},
+                             "Set(DIALER_STATUS=12)", "Wait(1)", "Hangup()"]},
     }
-    return {"rules": rules, "dialplan": dialplan, "context": "from-trunk"}
+    return {"rules": rules, "dialplan": dialplan, "context": "from-trunk", "timescale": SCALE,
+            "default": {"amdtime": 5}}
 
 
 # ---- transcript parsing ----------------------------------------------------------------------
 def split_messages(raw: bytes):
     text = raw.decode("utf-8", "replace")
     banner, _, rest = text.partition("\r\n")
-    msgs = [m for m in rest.split("\r\n\r\n") if m.strip()]
+    msgs = [m for m in rest.split("\r\n\r\n") if m.strip() and m.strip() != "<<EOF>>"]
     return banner, [[tuple(_kv(line)) for line in m.split("\r\n") if line] for m in msgs]
 
 
@@ -171,7 +173,7 @@ def actions_22(msgs):
             for v in reversed(varsets):
                 h.append(f"Variable: {v['Variable']}={v['Value']}")
             uniq = orr.get("Uniqueid") if orr else dict(newch).get("Uniqueid")
-            h += [f"ChannelId: {uniq}", "Timeout: 20000", "Async: true"]
+            h += [f"ChannelId: {uniq}", "Timeout: 5000", "Async: true"]
             if orr and orr.get("CallerIDNum") not in (None, "<unknown>"):
                 h.append(f'CallerID: "{orr["CallerIDName"]}" <{orr["CallerIDNum"]}>')
             out.append((seen, "\r\n".join(h) + "\r\n\r\n"))
@@ -193,7 +195,7 @@ class Norm:
     def value(self, key, value):
         def chan(m):
             return "-#" + str(self.chan_seq.setdefault(m.group(1), len(self.chan_seq)))
-        value = re.sub(r"-([0-9a-f]{8})(?=;|$|\))", chan, value)
+        value = re.sub(r"-([0-9a-f]{8})(?=;|$|\)|\s)", chan, value)
         value = re.sub(r"(?<=-)([0-9a-f]{8})(?=[;)])", lambda m: "#" + str(
             self.chan_seq.setdefault(m.group(1), len(self.chan_seq))), value)
         if re.fullmatch(r"\d{9,}\.\d+", value):
@@ -227,6 +229,14 @@ def stream_key(m):
     return "main"
 
 
+def _minus_far_items(m, far):
+    """List counts in the 22.10.1 transcripts include the far end's channels."""
+    d = dict(m)
+    if far and d.get("Event") in ("CoreShowChannelsComplete", "StatusComplete"):
+        return [(k, str(int(v) - far) if k in ("ListItems", "Items") else v) for k, v in m]
+    return m
+
+
 def far_end(m):
     d = dict(m)
     return any(str(v).startswith("PJSIP/remoteside") for k, v in m if k in (
@@ -247,11 +257,13 @@ def streams(msgs, norm):
 
 
 # ---- running a replay ------------------------------------------------------------------------
-def recv_messages(sock, buf, want, deadline):
-    """Read until at least `want` complete messages (after the banner) or deadline/EOF."""
+def recv_messages(sock, buf, want, deadline, idle=0.5):
+    """Read until at least `want` complete messages (after the banner), EOF, the deadline,
+    or `idle` seconds without data (the simulator may send a different number of
+    DeviceStateChange events than the capture)."""
     eof = False
     while buf.count(b"\r\n\r\n") < want and time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        sock.settimeout(max(0.01, min(idle, deadline - time.monotonic())))
         try:
             chunk = sock.recv(65536)
         except socket.timeout:
@@ -263,14 +275,20 @@ def recv_messages(sock, buf, want, deadline):
     return buf, eof
 
 
-def replay(sim, actions, expected_count, drain=3.0):
+def replay(sim, actions, expected_count, drain=3.0, fault=None):
     sock = socket.create_connection((sim.host, sim.port), timeout=5)
     buf = b""
     eof = False
-    names = {}
-    for seen, text in actions:
+    for item in actions:
+        seen, text = item[0], item[1]
         if not eof:
             buf, eof = recv_messages(sock, buf, seen, time.monotonic() + 5)
+        if len(item) > 2:
+            time.sleep(item[2])
+        if fault and "ActionID: after-close" in text and not eof:
+            # the capture's PBX was restarted / killed here (from its CLI, not over AMI)
+            sim.fault(fault)
+            buf, eof = recv_messages(sock, buf, 10 ** 9, time.monotonic() + 5, idle=5)
         # the capture's channel names carry its own counters: use the simulator's
         _, got = split_messages(buf)
         text = rename_channels(text, got)
@@ -282,7 +300,7 @@ def replay(sim, actions, expected_count, drain=3.0):
             break
     deadline = time.monotonic() + drain
     while not eof and time.monotonic() < deadline:
-        buf, eof = recv_messages(sock, buf, 10 ** 9, deadline)
+        buf, eof = recv_messages(sock, buf, 10 ** 9, deadline, idle=drain)
     sock.close()
     return buf
 
@@ -316,9 +334,43 @@ def capture_channel_order(msgs):
     return order
 
 
+def _dialplan_set_after_answer(chan_stream):
+    """Variables set after answer: seen as VarSet, or (when the event mask hides dialplan
+    events) as a ChanVariable value that changed between answer and hangup."""
+    names, up, at_answer = set(), False, {}
+    last = {}
+    for m in chan_stream:
+        d = dict(m)
+        vals = dict(v.split("=", 1) for k, v in m if k == "ChanVariable" and "=" in v)
+        if d.get("Event") == "Newstate" and d.get("ChannelState") == "6":
+            up, at_answer = True, vals
+        elif up and d.get("Event") == "VarSet":
+            names.add(d.get("Variable"))
+        if up:
+            last = vals
+    return names | {k for k, v in last.items() if at_answer.get(k) != v}
+
+
+def _loosen_orr(st):
+    """OriginateResponse is written outside the channel's event queue: whether it shows a
+    variable the dialplan sets right after answer depends on a race (cid-sip-answer-dialplan
+    shows DIALER_STATUS=12, userevent shows it empty). Those values are compared on the
+    channel's own events only."""
+    for key, msgs in st.items():
+        if not key.startswith("orr:") or not msgs:
+            continue
+        d = dict(msgs[0])
+        chan = [v for k, v in st.items() if k.startswith("chan:") and v and
+                dict(v[0]).get("Uniqueid") == d.get("Uniqueid")]
+        loose = _dialplan_set_after_answer(chan[0]) if chan else set()
+        st[key] = [tuple((k, v.split("=", 1)[0] + "=*" if k.startswith("ChanVariable(")
+                          and v.split("=", 1)[0] in loose else v) for k, v in m) for m in msgs]
+    return st
+
+
 def compare(expected, got):
     ne, ng = Norm(), Norm()
-    se, sg = streams(expected, ne), streams(got, ng)
+    se, sg = _loosen_orr(streams(expected, ne)), _loosen_orr(streams(got, ng))
     problems = []
     for key in sorted(set(se) | set(sg)):
         a, b = se.get(key), sg.get(key)
@@ -346,10 +398,67 @@ def cases():
     return out
 
 
+ORIG_22 = "Action: Originate\r\nActionID: {aid}\r\nChannel: PJSIP/{exten}@carrier\r\nContext: dialer\r\n" \
+          "Exten: s\r\nPriority: 1\r\nChannelId: {cid}\r\n{extra}Async: true\r\n\r\n"
+# The three 22.10.1 transcripts without events carry too little to rebuild their actions:
+# written from the README's description and the responses (read class, actions, timing).
+SPECIAL_22 = {
+    "csc": ("call,system,reporting", [
+        (0, "Action: Login\r\nUsername: dialer\r\nSecret: 1234\r\nActionID: L\r\nEvents: off\r\n\r\n"),
+        (1, ORIG_22.format(aid="o1", exten="ringanswer", cid="csc-1",
+                           extra="Variable: CAMPAIGN=c42\r\n"), 0),
+        (2, "Action: Ping\r\nActionID: wait\r\n\r\n", 0.2),
+        (3, "Action: Ping\r\nActionID: wait2\r\n\r\n", 0.2),
+        (4, "Action: CoreShowChannels\r\nActionID: csc\r\n\r\n"),
+        (4, "Action: Status\r\nActionID: st\r\nChannel: PJSIP/nosuch-00000000\r\n\r\n"),
+        (5, "Action: Status\r\nActionID: st2\r\n\r\n", 1.0),
+    ], 1.0),
+    "minimal": ("call", [
+        (0, "Action: Login\r\nUsername: dialer\r\nSecret: 1234\r\nActionID: L\r\n\r\n"),
+        (1, ORIG_22.format(aid="o1", exten="answer", cid="min-1", extra="")),
+        (8, "Action: Originate\r\nActionID: o2\r\nChannel: PJSIP/answer@carrier\r\n"
+            "Application: System\r\nData: id\r\nAsync: true\r\n\r\n"),
+        (9, "Action: Hangup\r\nActionID: h3\r\nChannel: PJSIP/carrier-00000014\r\n\r\n"),
+        (10, "Action: Status\r\nActionID: s4\r\n\r\n"),
+        (11, "Action: CoreShowChannels\r\nActionID: c5\r\n\r\n"),
+        (15, "Action: Getvar\r\nActionID: g6\r\nVariable: CAMPAIGN\r\n\r\n"),
+    ], SCALE),
+    "shutdown": ("call,system", [
+        (0, "Action: Login\r\nUsername: dialer\r\nSecret: 1234\r\nActionID: L\r\n\r\n"),
+        (2, "Action: Ping\r\nActionID: after-close\r\n\r\n"),
+    ], SCALE),
+}
+
+
+def authtimeout_case(pbxsim):
+    """22.10.1 authtimeout: the banner, then the server closes an idle unauthenticated
+    session (30 s in the capture, 0.3 s here)."""
+    sim = pbxsim(driver="pjsip", banner="Asterisk Call Manager/11.0.0", authtimeout=0.3)
+    sock = socket.create_connection((sim.host, sim.port), timeout=10)
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
 def run_case(pbxsim, folder, name, opts):
+    fault = None
+    if "kill9" in name:
+        fault = "crash"
+    elif "shutdown" in name:
+        fault = "restart"
     if folder == R22:
         banner, msgs = split_messages(read_22(CAPTURES / folder / f"{name}.txt"))
-        actions = actions_22(msgs)
+        read = "all"
+        timescale = SCALE
+        if name in SPECIAL_22:
+            read, actions, timescale = SPECIAL_22[name]
+        else:
+            actions = actions_22(msgs)
         channelvars = "CAMPAIGN,LEAD_ID"
         driver = "pjsip"
     else:
@@ -357,27 +466,37 @@ def run_case(pbxsim, folder, name, opts):
         actions = actions_20(name, folder)
         channelvars = "DIALER_ID,DIALER_CAMPAIGN,DIALER_STATUS"
         driver = "sip"
-    read = "all" if folder == R22 else "system,call,user,originate,reporting,agent,command,dtmf,dialplan"
-    sim = pbxsim(scenario_22() if folder == R22 else scenario_20(), driver=driver,
-                 manager_conf=MANAGER_CONF.format(channelvars=channelvars, read=read),
+    if folder != R22:
+        read = "system,call,user,originate,reporting,agent,command,dtmf,dialplan"
+        timescale = SCALE
+    write = "originate" if name == "minimal" else \
+        "system,call,user,originate,reporting,agent,command,dtmf,dialplan"
+    sim = pbxsim(scenario_22(timescale) if folder == R22 else scenario_20(), driver=driver,
+                 manager_conf=MANAGER_CONF.format(channelvars=channelvars, read=read, write=write),
                  banner=banner, **opts)
     CAPTURE_CHANNELS["current"] = capture_channel_order(msgs)
-    raw = replay(sim, actions, len(msgs), drain=1.0)
+    raw = replay(sim, actions, len(msgs), drain=1.0 if name != "csc" else 2.5, fault=fault)
     got_banner, got = split_messages(raw)
     if folder == R22:
-        msgs = [m for m in msgs if not far_end(m)]
+        far = {}
+        for m in msgs:
+            if dict(m).get("Event") in ("CoreShowChannel", "Status") and far_end(m):
+                aid = dict(m).get("ActionID")
+                far[aid] = far.get(aid, 0) + 1
+        msgs = [_minus_far_items(m, far.get(dict(m).get("ActionID"), 0))
+                for m in msgs if not far_end(m)]
     return banner, msgs, got_banner, got
 
 
-def scenario_22():
-    s = SCALE
+def scenario_22(timescale):
+    s = 1
     ans = {"outcome": "answer", "ring": 0.3 * s, "talk": 3 * s, "hangup": "local"}
     return {
         "context": "from-carrier",
         "rules": [
-            dict(ans, prefix="answer"),
+            dict(ans, prefix="answer", ringing=False),
             dict(ans, prefix="ringanswer", ring=1 * s),
-            {"prefix": "ringbusy", "outcome": "busy", "ring": 1 * s},
+            {"prefix": "ringbusy", "outcome": "busy", "ring": 1 * s, "ringing": True},
             {"prefix": "busy", "outcome": "busy", "ring": 0.2 * s},
             {"prefix": "congest", "outcome": "congestion", "ring": 0.2 * s},
             {"prefix": "decline", "outcome": "rejected", "ring": 0.2 * s},
@@ -385,23 +504,21 @@ def scenario_22():
             {"prefix": "noroute", "outcome": "unallocated", "ring": 0.2 * s},
             {"prefix": "unavail", "outcome": "unavailable", "ring": 0.2 * s},
             {"prefix": "noanswer", "outcome": "noanswer"},
-            {"peer": "nosuchep", "outcome": "nochannel"},
+            {"peer": "nosuch", "outcome": "nochannel"},
             {"peer": "nocontact", "outcome": "nochannel"},
         ],
         "dialplan": {"dialer": {"s": ["NoOp(answered campaign=${CAMPAIGN} lead=${LEAD_ID})",
-                                      f"Wait({1 * s})", "Hangup()"]}},
+                                      "Wait(1)", "Hangup()"]}},
+        "timescale": timescale,
     }
 
 
 # Captures whose sequences the simulator does not reproduce yet (kept strict: a fix must
 # remove the entry). See docs/pbxsim.md "Fidelity".
 NOT_YET = {
-    "csc-hangup-local", "csc-hangup-sip", "fail-local-unknown-exten", "local-answer-app",
-    "local-answer", "local-busy", "local-congestion", "local-noanswer", "pjsip-answer",
-    "sip-answer-app", "sip-answer", "amd-answerlong", "amd", "cid-local-answer", "cid-local-busy",
-    "cid-sip-answer-dialplan", "header-injection-blankline", "kill9-run1", "kill9", "ping-events",
-    "shutdown", "userevent-eventmask-call", "userevent", "22:answer", "22:authtimeout", "22:csc",
-    "22:local", "22:minimal", "22:nosuchep", "22:ringanswer", "22:ringbusy", "22:shutdown",
+    "csc-hangup-local", "fail-local-unknown-exten", "local-answer-app", "local-answer",
+    "local-busy", "local-congestion", "local-noanswer", "cid-local-answer", "cid-local-busy",
+    "ping-events", "22:local", "22:ringbusy",
 }
 
 
@@ -417,6 +534,11 @@ def _params():
 @pytest.mark.slow
 @pytest.mark.parametrize("folder,name", _params())
 def test_capture_replay(pbxsim, folder, name):
+    if (folder, name) == (R22, "authtimeout"):
+        text = (CAPTURES / R22 / "authtimeout.txt").read_text()
+        expected = re.search(r"got b'(.*)'", text).group(1).encode().decode("unicode_escape").encode()
+        assert authtimeout_case(pbxsim) == expected
+        return
     banner, expected, got_banner, got = run_case(pbxsim, folder, name, {})
     assert got_banner == banner
     problems = compare(expected, got)

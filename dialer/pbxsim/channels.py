@@ -176,8 +176,11 @@ class Call:
                                       + self.techcause(code))
         self.sim.channel_gone(chan)
 
-    def rtp_varsets(self, chan):
-        n = 6 if self.style == "sip" else 5
+    def rtp_varsets(self, chan, n=None):
+        """RTP statistics chan_sip/chan_pjsip set on hangup; chan_sip repeats RTPAUDIOQOS
+        when Asterisk itself hangs up."""
+        if n is None:
+            n = 6 if self.style == "sip" else 5
         for i in range(n):
             name, value = RTP_VARS[i % 5]
             self.varset(chan, name, value.format(ssrc=chan.ssrc))
@@ -303,8 +306,10 @@ class Call:
         p = self.params
         o = self.outcome
         g = self.gen
+        ringing = p["ringing"]
         if o in ("answer", "machine", "fax"):
-            self.sim.at(min(0.005, p["ring"]), self.ringing, g)
+            if ringing is not False:
+                self.sim.at(min(0.005, p["ring"]), self.ringing, g)
             if p["ring"] >= self.timeout:
                 self.sim.at(self.timeout, self.no_answer, g)
             else:
@@ -315,6 +320,8 @@ class Call:
         else:
             code = p["code"] if o == "sip" else {"busy": 486, "congestion": 503, "unallocated": 404,
                                                  "unavailable": 480, "rejected": 403}[o]
+            if ringing:
+                self.sim.at(min(0.005, p["ring"]), self.ringing, g)
             self.sim.at(min(p["ring"], self.timeout), self.rejected, g, code)
 
     def ringing(self, g):
@@ -396,7 +403,34 @@ class Call:
             if self.app is None:
                 self.newexten(c, "Set", f"DIALER_STATUS={p['status']}")
             self.varset(c, "DIALER_STATUS", p["status"])
-        sim.at(p["talk"], self.talk_over, self.gen)
+        app_len = self.app_duration()
+        if app_len is not None and app_len <= p["talk"]:
+            sim.at(app_len, self.app_over, self.gen)
+        else:
+            sim.at(p["talk"], self.talk_over, self.gen)
+
+    def app_duration(self):
+        """Seconds the Originate's Application runs on its own (Wait(N)); None = until hangup."""
+        if self.app is not None and self.app.strip().lower() == "wait":
+            try:
+                return float(self.appdata or 0) * self.sim.scenario.timescale
+            except ValueError:
+                return 0.0
+        return None
+
+    def app_over(self, g):
+        """The Application returned: Asterisk hangs the channel up without a request event."""
+        if g != self.gen or self.done:
+            return
+        c = self.chan
+        self.app_end_events()
+        if self.style == "local":
+            return self.local_hangup()
+        self.rtp_varsets(c)
+        self.hangup_ev(c, 16)
+        if self.style == "pjsip":
+            self.devstate(c.device, "NOT_INUSE")
+        self.finish(16)
 
     def user_event(self, c, name, body):
         self.ev("UserEvent", USER, c, f"UserEvent: {name}\r\n{body}")
@@ -415,13 +449,14 @@ class Call:
         args = self.substitute(args)
         self.newexten(c, app, args)
         lapp = app.lower()
+        self.current_app = lapp
         delay = 0.0
         if lapp == "set":
             name, _, value = args.partition("=")
             self.varset(c, name.strip(), value)
         elif lapp == "wait":
             try:
-                delay = float(args or 0)
+                delay = float(args or 0) * self.sim.scenario.timescale
             except ValueError:
                 delay = 0.0
         elif lapp == "userevent":
@@ -429,16 +464,32 @@ class Call:
             body = "".join(h.strip() + "\r\n" for h in rest.split(",") if h.strip())
             self.user_event(c, name.strip(), body)
         elif lapp == "amd":
-            status = "MACHINE" if self.outcome == "machine" else "HUMAN"
-            cause = "LONGGREETING-1500-1500" if status == "MACHINE" else "HUMAN-300-300"
-            self.varset(c, "AMDSTATUS", status)
-            self.varset(c, "AMDCAUSE", cause)
+            self.pending_response()
+            return self.sim.at(self.params["amdtime"], self.amd_done, g)
         elif lapp == "hangup":
             self.pending_response()
             return self.local_hangup()
         if delay > 0:
             self.pending_response()
         self.sim.at(delay, self.next_step, g)
+
+    def amd_result(self):
+        p = self.params
+        status = p["amd"] or ("MACHINE" if self.outcome == "machine" else "HUMAN")
+        cause = p["amdcause"]
+        if cause is None:
+            cause = {"MACHINE": "LONGGREETING-1500-1500", "HUMAN": "HUMAN-300-300",
+                     "NOTSURE": "TOOLONG-4900"}.get(status, "")
+        return status, cause
+
+    def amd_done(self, g):
+        if g != self.gen or self.done:
+            return
+        status, cause = self.amd_result()
+        self.varset(self.chan, "AMDSTATUS", status)
+        self.varset(self.chan, "AMDCAUSE", cause)
+        self.current_app = None
+        self.next_step(g)
 
     def substitute(self, s):
         if "${" not in s:
@@ -486,14 +537,23 @@ class Call:
             self.hangup_ev(self.chan2, cause)
             self.devstate(c.device, "NOT_INUSE")
             self.devstate(c.device, "NOT_INUSE")
-        elif self.style == "sip":
-            self.rtp_varsets(c)
-            self.hangup_ev(c, cause)
         else:
-            self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
-            self.rtp_varsets(c)
+            if self.style == "sip":
+                self.rtp_varsets(c, 5)
+                self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
+            else:
+                self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
+            if getattr(self, "steps", None) is not None:
+                # the dialplan notices the hangup: AMD reports it, then the PBX ends
+                if getattr(self, "current_app", None) == "amd":
+                    self.varset(c, "AMDSTATUS", "HANGUP")
+                    self.varset(c, "AMDCAUSE", "")
+                self.ev("SoftHangupRequest", CALL, c, "Cause: 16\r\n")
+            if self.style != "sip":
+                self.rtp_varsets(c)
             self.hangup_ev(c, cause)
-            self.devstate(c.device, "NOT_INUSE")
+            if self.style == "pjsip":
+                self.devstate(c.device, "NOT_INUSE")
         self.finish(cause)
 
     def local_hangup(self, soft_cause=16, cause=16):

@@ -26,12 +26,13 @@ OUTCOMES = {
 }
 RULE_MATCH_KEYS = ("prefix", "number", "peer", "tech")
 PARAM_KEYS = ("outcome", "ring", "talk", "status", "userevents", "result", "code", "hangup",
-              "weight")
-TOP_KEYS = ("seed", "driver", "banner", "context", "default", "rules", "capacity", "faults",
-            "dialplan", "amd")
+              "ringing", "amd", "amdcause", "amdtime", "weight")
+TOP_KEYS = ("seed", "driver", "banner", "context", "timescale", "default", "rules", "capacity",
+            "faults", "dialplan")
 FAULTS = ("drop", "hang", "resume", "restart", "crash", "writetimeout")
 DEFAULTS = {"outcome": "answer", "ring": 0.3, "talk": 2.0, "status": None, "userevents": False,
-            "result": None, "code": None, "hangup": "remote"}
+            "result": None, "code": None, "hangup": "remote", "ringing": None, "amd": None,
+            "amdcause": None, "amdtime": 2.5}
 REJECT_RING = 0.2      # a rejection arrives ~200 ms after the INVITE in the captures
 
 
@@ -77,7 +78,7 @@ def _params(src, d, allow_match):
     out = {}
     for k, v in d.items():
         if k in PARAM_KEYS:
-            if k in ("ring", "talk"):
+            if k in ("ring", "talk", "amdtime"):
                 out[k] = _time(src, d, k)
             elif k == "outcome":
                 if v not in OUTCOMES:
@@ -92,7 +93,7 @@ def _params(src, d, allow_match):
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                     raise ScenarioError(f"{_where(src, d, k)} = {v!r}: expected a number >= 0")
                 out[k] = float(v)
-            elif k == "userevents":
+            elif k in ("userevents", "ringing"):
                 if not isinstance(v, bool):
                     raise ScenarioError(f"{_where(src, d, k)} = {v!r}: expected true or false")
                 out[k] = v
@@ -173,6 +174,10 @@ class Scenario:
             raise ScenarioError(f"{_where(src, data, 'driver')} = {self.driver!r}: expected sip or pjsip")
         self.banner = data.get("banner")
         self.context = str(data.get("context") or "")
+        ts = data.get("timescale", 1.0)
+        if not isinstance(ts, (int, float)) or isinstance(ts, bool) or ts <= 0:
+            raise ScenarioError(f"{_where(src, data, 'timescale')} = {ts!r}: expected a number > 0")
+        self.timescale = float(ts)
         dflt = data.get("default") or {}
         if not isinstance(dflt, dict):
             raise ScenarioError(f"{_where(src, data, 'default')}: expected a mapping")
@@ -243,8 +248,13 @@ class Scenario:
         p.pop("weight", None)
         if p["outcome"] not in ("answer", "machine", "fax") and "ring" not in _explicit(self, number, peer, tech):
             p["ring"] = REJECT_RING if p["outcome"] != "noanswer" else p["ring"]
-        p["ring"] = self._draw(p["ring"])
-        p["talk"] = self._draw(p["talk"])
+        ts = self.timescale
+        p["ring"] = self._draw(p["ring"]) * ts
+        p["talk"] = self._draw(p["talk"]) * ts
+        p["amdtime"] = self._draw(p["amdtime"]) * ts
+        if p["ringing"] is None:
+            # a far end that answers or never answers sends 180 first; rejections do not
+            p["ringing"] = p["outcome"] in ("answer", "machine", "fax", "noanswer")
         return p
 
 

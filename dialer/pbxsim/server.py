@@ -501,8 +501,9 @@ class Sim:
     def act_command(self, sess, msg, aid):
         cmd = " ".join(msg.get("Command").split()).lower()
         if cmd == "core show version":
-            out = ["Output: Asterisk 20.20.1 built by root @ vm on a x86_64 running Linux "
-                   "(dialer-pbxsim)"]
+            version = "22.10.1" if self.driver == "pjsip" else "20.20.1"
+            out = [f"Output: Asterisk {version} built by root @ vm on a x86_64 running Linux "
+                   "on 2026-11-25 23:29:01 UTC"]
         elif cmd in ("core show channels count", "core show uptime"):
             out = [f"Output: {len(self.live_channels)} active channels"]
         else:
@@ -532,9 +533,8 @@ class Sim:
                     "Error", aid, ["Message: Uniqueid length exceeds maximum of 149"]))
         app = msg.get("Application", None)
         if app is not None and app.strip().lower() in SYSTEM_APPS and not sess.writeperm & SYSTEM:
-            return sess.send(protocol.response("Error", aid, [
-                "Message: Originate with certain 'Application' arguments requires the additional "
-                "System privilege, which you do not have."]))
+            return sess.send(protocol.response(
+                "Error", aid, ["Message: Originate Access Forbidden: app or data blacklisted"]))
         variables = protocol.parse_variables(msg.getall("Variable"))
         cid_s = msg.get("CallerID", None)
         cid = protocol.parse_callerid(cid_s) if cid_s else None
@@ -620,7 +620,7 @@ class Sim:
             one = c1.snapshot("LocalOne")
             two = c2.snapshot("LocalTwo")
             self.emit(CALL, f"Event: LocalBridge\r\nPrivilege: call,all\r\n{one}{two}"
-                            f"Context: {c1.context}\r\nExten: {c1.exten}\r\nLocalOptimization: No\r\n\r\n")
+                            f"Context: {c1.context}\r\nExten: {c1.exten}\r\nLocalOptimization: Yes\r\n\r\n")
 
     def answered(self, call):
         pass

@@ -1,0 +1,134 @@
+"""dialer-pbxsim: manager.conf (Asterisk syntax) and scenario files, as a user writes them."""
+import subprocess
+import sys
+
+import pytest
+
+from dialer.pbxsim import managerconf, scenario
+from tests.plugins.pbxsim import msg_get
+
+
+def test_manager_conf_include_and_manager_d_glob(tmp_path):
+    (tmp_path / "manager.d").mkdir()
+    (tmp_path / "manager.conf").write_text(
+        "; written by the Ansible role\n"
+        "[general]\n"
+        "enabled = yes\n"
+        "port = 5039\n"
+        "bindaddr = 127.0.0.1\n"
+        "channelvars = DIALER_ID,DIALER_CAMPAIGN,DIALER_STATUS\n"
+        "#include \"manager.d/*.conf\"\n")
+    (tmp_path / "manager.d" / "dialer.conf").write_text(
+        "[dialer]\n"
+        "secret = s3cret ; trailing comment\n"
+        "deny = 0.0.0.0/0.0.0.0\n"
+        "permit = 127.0.0.1/255.255.255.255\n"
+        "read = call,system,user\n"
+        "write = originate,call,reporting\n"
+        "writetimeout = 5000\n")
+    (tmp_path / "manager.d" / "admin.conf").write_text(
+        ";-- a block\ncomment --;\n[admin]\nsecret=x\nread=all\nwrite=system\n")
+    conf = managerconf.load(str(tmp_path / "manager.conf"))
+    assert (conf.port, conf.bindaddr) == (5039, "127.0.0.1")
+    assert conf.channelvars == ["DIALER_ID", "DIALER_CAMPAIGN", "DIALER_STATUS"]
+    u = conf.users["dialer"]
+    assert u.secret == "s3cret" and u.writetimeout == 5000
+    assert managerconf.classes_to_str(u.read) == "system,call,user"
+    assert managerconf.classes_to_str(u.write) == "call,reporting,originate"
+    assert u.permitted("127.0.0.1") and not u.permitted("10.1.2.3")
+    assert conf.users["admin"].read == managerconf.ALL_CLASSES
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("[general]\nport = http\n", "manager.conf:2: port = 'http': expected an integer 0..65535"),
+    ("[u]\nread = call,everything\n", "manager.conf:2: read = 'call,everything': unknown permission class 'everything'"),
+    ("[u]\npermit = 10.0.0.300/8\n", "manager.conf:2: permit = '10.0.0.300/8': expected ADDRESS[/MASK]"),
+    ("[general]\n#include nothere.conf\n", "manager.conf:2: #include 'nothere.conf': no such file"),
+    ("[general\n", "manager.conf:1: section header '[general' has no closing ']'"),
+    ("port = 1\n", "manager.conf:1: 'port = 1' before any [section]"),
+])
+def test_manager_conf_errors_name_file_line_key_value(tmp_path, text, expected):
+    (tmp_path / "manager.conf").write_text(text)
+    with pytest.raises(managerconf.ConfigError) as e:
+        managerconf.load(str(tmp_path / "manager.conf"))
+    assert str(e.value).startswith(str(tmp_path / expected.split(":", 1)[0]) + ":" + expected.split(":", 1)[1])
+
+
+def test_cli_reports_bad_config_in_one_line_exit_2(tmp_path):
+    (tmp_path / "s.yaml").write_text("rules:\n  - prefix: '06'\n    outcome: bussy\n")
+    r = subprocess.run([sys.executable, "-m", "dialer.pbxsim", "--scenario", str(tmp_path / "s.yaml")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "s.yaml:2: outcome = 'bussy': expected one of answer" in r.stderr
+
+
+def test_users_and_permissions_from_manager_conf(pbxsim, ami_client):
+    sim = pbxsim(manager_conf="[general]\nchannelvars = LEAD\n"
+                              "[ops]\nsecret = pw\nread = call\nwrite = originate\n")
+    c = ami_client(sim)
+    c.action("Login", Username="ops", Secret="pw", ActionID="l")
+    assert msg_get(c.read(), "Message") == "Authentication accepted"
+    c.action("CoreShowChannels", ActionID="c")      # needs write=reporting or system
+    assert c.read() == [("Response", "Error"), ("ActionID", "c"), ("Message", "Permission denied")]
+    c.action("Originate", Channel="SIP/1@x", Application="System", Data="id", ActionID="o")
+    assert msg_get(c.read(), "Message") == "Originate Access Forbidden: app or data blacklisted"
+    c.action("Originate", Channel="SIP/1@x", Application="Wait", Data="1", ActionID="o2",
+             Variable="LEAD=7", Async="true")
+    c.read()
+    ev = c.read()                                   # no FullyBooted: read lacks system
+    assert msg_get(ev, "Event") == "Newchannel" and ("ChanVariable", "LEAD=") in ev
+
+
+def test_deny_permit_refuses_login_from_other_addresses(pbxsim, ami_client):
+    sim = pbxsim(manager_conf="[dialer]\nsecret = 1234\ndeny = 0.0.0.0/0.0.0.0\n"
+                              "permit = 10.0.0.0/8\nread = all\nwrite = all\n",
+                 auth_fail_delay=0.05)
+    c = ami_client(sim)
+    c.action("Login", Username="dialer", Secret="1234", ActionID="l")
+    assert c.read() == [("Response", "Error"), ("ActionID", "l"), ("Message", "Authentication failed")]
+    with pytest.raises(EOFError):
+        c.read()
+
+
+def test_scenario_rules_prefix_regex_peer_and_weighted_seeded():
+    sc = scenario.load(text="""
+seed: 7
+default: {outcome: answer, talk: 1}
+rules:
+  - prefix: "0033"
+    outcome: busy
+  - number: "^06(12|34)"
+    outcome: noanswer
+  - peer: congest
+    outcome: congestion
+  - prefix: "07"
+    outcomes:
+      - {outcome: answer, weight: 3, talk: [1, 2]}
+      - {outcome: unallocated, weight: 1}
+""")
+    assert sc.pick("0033123", "t", "SIP")["outcome"] == "busy"
+    assert sc.pick("0612000", "t", "SIP")["outcome"] == "noanswer"
+    assert sc.pick("0699000", "congest", "SIP")["outcome"] == "congestion"
+    assert sc.pick("0699000", "t", "SIP")["outcome"] == "answer"
+    first = [sc.pick("07", "t", "SIP")["outcome"] for _ in range(200)]
+    again = scenario.load(text="seed: 7\nrules:\n  - prefix: '07'\n    outcomes:\n"
+                               "      - {outcome: answer, weight: 3, talk: [1, 2]}\n"
+                               "      - {outcome: unallocated, weight: 1}\n")
+    assert first == [again.pick("07", "t", "SIP")["outcome"] for _ in range(200)]
+    assert 100 < first.count("answer") < 190
+    talks = {sc.pick("07", "t", "SIP")["talk"] for _ in range(50)}
+    assert all(1 <= t <= 2 for t in talks if t != 1.0) and len(talks) > 5
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("default: {ring: -1}\n", "<scenario>:1: ring = -1: expected seconds >= 0 or [min, max]"),
+    ("rules:\n  - number: '('\n", "<scenario>:2: number = '(': bad regular expression"),
+    ("faults:\n  - {at: 1, fault: explode}\n", "<scenario>:2: fault = 'explode': expected one of drop"),
+    ("colour: red\n", "<scenario>:1: colour: unknown key"),
+    ("rules: [\n", "<scenario>:2: invalid YAML"),
+])
+def test_scenario_errors_are_one_line(text, expected):
+    with pytest.raises(scenario.ScenarioError) as e:
+        scenario.load(text=text)
+    assert str(e.value).startswith(expected) and "\n" not in str(e.value)
