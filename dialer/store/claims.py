@@ -132,10 +132,14 @@ class ClaimsMixin:
                                                  (schema.ACTIVE, now_i))]
         if expired:
             self._release(name, t, expired, "Released: lease expired (dialer instance gone)",
-                          max_attempts, 0, now_i)
+                          max_attempts, 0, now_i, ("nextcall < ?", [now_i]))
 
-    def _release(self, name, t, ids, reason, max_attempts, attemptsdelay, now_i):
-        """Give leads an undefined outcome (-1): the attempt counts, the retry rule applies."""
+    def _release(self, name, t, ids, reason, max_attempts, attemptsdelay, now_i, still):
+        """Give leads an undefined outcome (-1): the attempt counts, the retry rule applies.
+
+        `still` (sql, params) re-checks why they were chosen, so a lead recorded and claimed
+        again by a live instance since then is left alone.
+        """
         cap = 1 << 30 if max_attempts is None else int(max_attempts)
         delay = max(0, int(attemptsdelay or 0))
         released = 0
@@ -146,11 +150,15 @@ class ClaimsMixin:
                     f"UPDATE {t} SET disposition = CASE WHEN attempts >= ? THEN ? ELSE ? END, "
                     f"state = CASE WHEN attempts >= ? THEN ? ELSE ? END, reason = ?, nextcall = ?, "
                     f"owner = NULL, lease = NULL, channelid = NULL{self.d.set_lastupdated} "
-                    f"WHERE state = ? AND id IN {_in(part)}",
+                    f"WHERE state = ? AND {still[0]} AND id IN {_in(part)}",
                     [cap, codes.BURNED, codes.UNDEFINED, cap, schema.FINAL,
-                     schema.WAITING if delay else schema.READY, reason, now_i + delay, schema.ACTIVE] + part).rowcount
-                self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id IN {_in(part)}",
-                             [name] + part)
+                     schema.WAITING if delay else schema.READY, reason, now_i + delay, schema.ACTIVE]
+                    + list(still[1]) + part).rowcount
+                # Only the registrations of leads that really left ACTIVE (see `still`).
+                self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? "
+                             f"AND lead_id IN {_in(part)} AND lead_id NOT IN "
+                             f"(SELECT id FROM {t} WHERE state = ? AND id IN {_in(part)})",
+                             [name] + part + [schema.ACTIVE] + part)
         return released
 
     def set_channel(self, name, lead_id, owner, channelid):
@@ -218,4 +226,4 @@ class ClaimsMixin:
         if not ids:
             return 0
         return self._release(name, t, ids, "Released: the dialer stopped during the call", max_attempts,
-                             attemptsdelay, now_i)
+                             attemptsdelay, now_i, (cond, p))
