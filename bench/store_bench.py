@@ -4,6 +4,7 @@
     python bench/store_bench.py claim  [--sizes 10000,10000000] [--claims 200]
     python bench/store_bench.py stats  [--rows 1000000] [--runs 5]
     python bench/store_bench.py dump   [--rows 1000000]
+    python bench/store_bench.py cycle  [--rows 1000000] [--claims 200]
     python bench/store_bench.py all
 
 Each run uses a throwaway MariaDB database (DIALER_TEST_MYSQL, default root@127.0.0.1:3306)
@@ -175,6 +176,24 @@ def bench_stats(b, rows, runs):
           f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)} ms)")
 
 
+def bench_cycle(b, rows, rounds):
+    """The engine's pattern: claim 10 (multiplecalls=false), record each as retryable."""
+    fill(b, "cycle", rows)
+    claim_ms, record_ms = [], []
+    for _ in range(rounds):
+        now = time.time()
+        t0 = time.perf_counter()
+        leads = b.st.claim("cycle", 10, "bench", 60, now, Selection(attempts=3, multiplecalls=False))
+        claim_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        for lead in leads:
+            b.st.record("cycle", lead.id, "bench", Outcome(-2, reason="No answer"), now, 600, 3)
+        record_ms.append((time.perf_counter() - t0) * 1000 / len(leads))
+    print(f"engine cycle on {rows:,} rows ({b.g.dbengine}): claim 10 median {median(claim_ms):.2f} ms, "
+          f"record median {median(record_ms):.2f} ms per lead ({1000 / median(record_ms):,.0f} results/s "
+          f"on one connection); {rounds} rounds")
+
+
 def bench_dump(b, rows):
     """`dialer -a fulldump` of a large campaign through the real command: time and peak memory."""
     import resource
@@ -200,7 +219,7 @@ def bench_dump(b, rows):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("import", "claim", "stats", "dump", "all"))
+    ap.add_argument("what", choices=("import", "claim", "stats", "dump", "cycle", "all"))
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
@@ -218,6 +237,8 @@ def main():
             bench_stats(b, a.rows, max(a.runs, 5))
         if a.what in ("dump", "all"):
             bench_dump(b, a.rows)
+        if a.what in ("cycle", "all"):
+            bench_cycle(b, a.rows, a.claims)
     finally:
         b.close()
 
