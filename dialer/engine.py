@@ -373,6 +373,10 @@ class Engine:
         now = self.clock()
         for cid, att in list(self.calls.items()):
             if cid in live:
+                if att.response is None:
+                    # Its OriginateResponse went to the old session and is lost: finish it on
+                    # its Hangup, with the answer state Asterisk reports now.
+                    self._take_over(att, live[cid], now)
                 continue
             # Gone while we were not listening: decide on what we saw, else "unknown".
             self._finish(att, now, lost="Call ended while the AMI link was down")
@@ -397,14 +401,23 @@ class Engine:
             if n:
                 log.warning("%s: released %d lead(s) left in progress by a crashed dialer", name, n)
 
+    @staticmethod
+    def _take_over(att, chans, now):
+        att.adopted = True
+        for ch in chans:
+            name = ch.get("Channel") or ""
+            att.channels.add(name)
+            up = (ch.get("ChannelStateDesc") or "") == "Up" or (ch.get("ChannelState") or "") == "6"
+            # A Local channel's ;1 half is Up at once; only the far end's answer counts.
+            far = not name.startswith("Local/") or name.endswith(";2")
+            if up and far and att.answered_at is None:
+                att.answered_at = now
+
     def _adopt(self, campaign, lead, chans, now):
         state = self.campaigns[campaign]
         att = Attempt(campaign=campaign, lead=lead, channelid=lead.channelid, action_id="",
-                      started=now, answeredcode=_answeredcode(state.settings), adopted=True)
-        for ch in chans:
-            att.channels.add(ch.get("Channel") or "")
-            if (ch.get("ChannelStateDesc") or "") == "Up" or (ch.get("ChannelState") or "") == "6":
-                att.answered_at = now
+                      started=now, answeredcode=_answeredcode(state.settings))
+        self._take_over(att, chans, now)
         self.calls[lead.channelid] = att
         state.live += 1
         log.info("%s: re-adopted live call of lead %s (%s)", campaign, lead.id, lead.channelid)

@@ -52,18 +52,21 @@ def mysql_db():
         conn.close()
 
 
-def general_section(backend, tmp_path, mysql=None, ami=None):
-    """The [general] lines of a dialer.conf for a backend ('sqlite' or 'mysql')."""
-    lines = ["[general]", "debug=false", "log=false"]
+def general_section(backend, tmp_path, mysql=None, ami=None, extra=None):
+    """The [general] lines of a dialer.conf for a backend ('sqlite' or 'mysql').
+
+    extra: {key: value} added to, or replacing, the generated keys."""
+    keys = {"debug": "false", "log": "false"}
     if backend == "sqlite":
-        lines += ["dbengine=sqlite", f"sqlitepath={tmp_path / 'dialer.sqlite'}"]
+        keys.update(dbengine="sqlite", sqlitepath=str(tmp_path / "dialer.sqlite"))
     else:
-        lines += ["dbengine=mysql", f"mysqlhost={mysql['host']}", f"mysqlport={mysql['port']}",
-                  f"mysqluser={mysql['user']}", f"mysqlpassword={mysql['password']}",
-                  f"mysqldatabase={mysql['database']}"]
+        keys.update(dbengine="mysql", mysqlhost=mysql["host"], mysqlport=mysql["port"],
+                    mysqluser=mysql["user"], mysqlpassword=mysql["password"],
+                    mysqldatabase=mysql["database"])
     if ami:
-        lines += [f"asterisk{k}={v}" for k, v in ami.items()]
-    return "\n".join(lines) + "\n"
+        keys.update({f"asterisk{k}": v for k, v in ami.items()})
+    keys.update(extra or {})
+    return "[general]\n" + "".join(f"{k}={v}\n" for k, v in keys.items())
 
 
 @pytest.fixture(params=["sqlite", "mysql"])
@@ -79,9 +82,9 @@ def dialer_conf(backend, tmp_path, request):
     """
     mysql = request.getfixturevalue("mysql_db") if backend == "mysql" else None
 
-    def write(extra="", ami=None, name="dialer.conf"):
+    def write(extra="", ami=None, name="dialer.conf", general=None):
         path = tmp_path / name
-        path.write_text(general_section(backend, tmp_path, mysql, ami) + extra)
+        path.write_text(general_section(backend, tmp_path, mysql, ami, general) + extra)
         return path
 
     write.backend = backend

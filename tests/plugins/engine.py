@@ -33,7 +33,7 @@ data=hello
 
 
 class DialEnv:
-    def __init__(self, dialer_conf, sim, campaign, extra_general, name, sims=None):
+    def __init__(self, dialer_conf, sim, campaign, extra_general, name, tag=""):
         self.sim = sim
         self.name = name
         ami = {"host": sim.host, "port": sim.port, "user": sim.user, "password": sim.secret}
@@ -41,9 +41,8 @@ class DialEnv:
         keys = {"metricsport": "0", "loopms": "100", "leaseseconds": "30", "drainseconds": "10",
                 "statedir": str(self.tmp), "calllog": str(self.tmp / "calls.log")}
         keys.update(line.split("=", 1) for line in extra_general.splitlines() if "=" in line)
-        text = ("".join(f"{k}={v}\n" for k, v in keys.items()) +
-                "\n[default]\n" + BASE_CAMPAIGN + f"\n[{name}]\n" + campaign)
-        self.conf = dialer_conf(text, ami=ami, name=f"dialer-{name}.conf")
+        text = "\n[default]\n" + BASE_CAMPAIGN + f"\n[{name}]\n" + campaign
+        self.conf = dialer_conf(text, ami=ami, name=f"dialer-{name}{tag}.conf", general=keys)
         self.backend = dialer_conf.backend
 
     def cli(self, *args, check=0, **kw):
@@ -116,9 +115,10 @@ class DialEnv:
 
 @pytest.fixture
 def dial(dialer_conf, pbxsim):
-    def make(scenario=None, campaign="", leads=(), general="", name="camp", driver="sip", sim=None, **simopts):
+    def make(scenario=None, campaign="", leads=(), general="", name="camp", driver="sip", sim=None, tag="",
+             **simopts):
         sim = sim or pbxsim(scenario=scenario, driver=driver, **simopts)
-        env = DialEnv(dialer_conf, sim, campaign, general, name)
+        env = DialEnv(dialer_conf, sim, campaign, general, name, tag)
         if leads:
             env.load(leads)
         return env
