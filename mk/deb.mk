@@ -17,7 +17,12 @@ DEB_EXCLUDES := --exclude-vcs --exclude=./.venv --exclude=./build --exclude=./di
 	--exclude='*.egg-info' --exclude=__pycache__ --exclude='*.pyc' --exclude=.pytest_cache \
 	--exclude=./demo --exclude=./bench-out --exclude=./tests --exclude=./.ci
 
-.PHONY: deb deb-tools deb-lint
+.PHONY: deb deb-tools deb-lint deps-deb
+
+# tests/test_deb.py also checks the package's logrotate file with logrotate itself.
+deps-deb:
+	@$(call need-deb,logrotate,logrotate)
+TEST_PREREQS += deps-deb
 
 # need-deb keys on a command; python3-all, python3-setuptools and dh-python have none
 # usable, so dpkg -s decides for each package.
