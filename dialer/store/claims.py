@@ -47,9 +47,11 @@ class ClaimsMixin:
         until, now_i = int(now + lease_s), int(now)
         with self.write_tx():
             if d.lock_row:
-                # Serialises claims across instances so the in-flight check below and the
-                # in-flight insert are one atomic step (multiplecalls=false).
-                self.rows(f"SELECT name FROM {d.q(schema.LOCK_TABLE)} WHERE name = 'claim'{d.lock_row}")
+                # A claim that checks dialer_inflight (multiplecalls=false) runs alone, so its
+                # check and its registration are one atomic step; the others only register, and
+                # may run together (shared lock) but never during such a check.
+                mode = d.share_row if sel.multiplecalls else d.lock_row
+                self.rows(f"SELECT name FROM {d.q(schema.LOCK_TABLE)} WHERE name = 'claim'{mode}")
             leads = [_lead(r) for r in self.rows(sql, params)]
             if not sel.multiplecalls:
                 uniq, phones = [], set()

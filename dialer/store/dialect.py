@@ -35,6 +35,7 @@ class MySQL:
     begin_write = "START TRANSACTION"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     lock_row = " FOR UPDATE"
+    share_row = " LOCK IN SHARE MODE"
     set_lastupdated = ""   # ON UPDATE CURRENT_TIMESTAMP does it
     # A GROUP BY with a handful of groups: an in-memory table and no sort (3x faster on 1M rows).
     small_group = ("SQL_SMALL_RESULT ", " ORDER BY NULL")
@@ -163,6 +164,7 @@ class SQLite:
     begin_write = "BEGIN IMMEDIATE"
     skip_locked = ""
     lock_row = ""
+    share_row = ""
     # No ON UPDATE clause in SQLite: every UPDATE of a lead says it explicitly.
     set_lastupdated = ", lastupdated = datetime('now', 'localtime')"
     small_group = ("", "")
