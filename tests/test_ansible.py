@@ -25,6 +25,7 @@ import pymysql
 import pytest
 
 from tests.conftest import ROOT, mysql_connect, mysql_server
+from tests.plugins.pbxsim import AmiClient, free_port, msg_get
 
 ANSIBLE_DIR = ROOT / "ansible"
 CURRENT_VENV = ROOT / "build" / "ansible-current"
@@ -114,12 +115,6 @@ def changed_tasks(output):
         elif line.startswith("changed:") and task and task not in found:
             found.append(task)
     return "\n".join(found)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------
@@ -224,47 +219,6 @@ def deb_path():
 def package_installed():
     proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "dialer"], capture_output=True, text=True)
     return proc.stdout.strip() == "install ok installed"
-
-
-class Ami:
-    """A bare AMI client: enough to log in and send one action."""
-
-    def __init__(self, host, port):
-        self.sock = socket.create_connection((host, port), timeout=10)
-        self.buf = b""
-        self.banner = self._line()
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("AMI closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode()
-
-    def message(self):
-        headers = {}
-        while True:
-            line = self._line()
-            if not line:
-                if headers:
-                    return headers
-                continue
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-
-    def action(self, name, **headers):
-        aid = secrets.token_hex(4)
-        lines = [f"Action: {name}", f"ActionID: {aid}"] + [f"{k}: {v}" for k, v in headers.items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        while True:
-            msg = self.message()
-            if "response" in msg and msg.get("actionid") in (aid, None):
-                return msg
-
-    def close(self):
-        self.sock.close()
 
 
 def wait_port(host, port, proc):
@@ -396,17 +350,21 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
                                 "--auth-fail-delay", "0.1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wait_port("127.0.0.1", ami_port, sim)
-        ami = Ami("127.0.0.1", ami_port)
+        ami = AmiClient("127.0.0.1", ami_port)
         assert ami.banner.startswith("Asterisk Call Manager")
-        login = ami.action("Login", Username="dialer", Secret=ami_secret)
-        assert login["response"] == "Success", login
-        denied = ami.action("Command", Command="core show version")
-        assert denied["response"] == "Error" and "Permission denied" in denied.get("message", ""), denied
-        allowed = ami.action("CoreShowChannels")
-        assert allowed["response"] == "Success", allowed
+        login = ami.login(user="dialer", secret=ami_secret)
+        assert msg_get(login, "Response") == "Success", login
+        for action, headers, expected in (("Command", {"Command": "core show version"}, "Error"),
+                                          ("CoreShowChannels", {}, "Success")):
+            ami.action(action, ActionID=action, **headers)
+            reply = ami.read_until(lambda m, a=action: msg_get(m, "ActionID") == a
+                                   and msg_get(m, "Response") is not None)[-1]
+            assert msg_get(reply, "Response") == expected, (action, reply)
+            if expected == "Error":  # outside write = originate,call,reporting
+                assert "Permission denied" in msg_get(reply, "Message", ""), reply
         ami.close()
-        wrong = Ami("127.0.0.1", ami_port)
-        assert wrong.action("Login", Username="dialer", Secret="1234")["response"] == "Error"
+        wrong = AmiClient("127.0.0.1", ami_port)
+        assert msg_get(wrong.login(user="dialer", secret="1234"), "Response") == "Error"
         wrong.close()
 
         # dspmode: the dialplan snippet, included from extensions.conf
