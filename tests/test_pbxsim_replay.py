@@ -65,14 +65,6 @@ def scenario_20():
         ]
     rules += [
         {"peer": "nope", "outcome": "nochannel"},
-        {"tech": "Local", "prefix": "answer", "outcome": "answer", "ring": 0.0, "talk": 1 * s,
-         "hangup": "local"},
-        {"tech": "Local", "prefix": "hold", "outcome": "answer", "ring": 0.0, "talk": 60 * s,
-         "hangup": "local"},
-        {"tech": "Local", "prefix": "busy", "outcome": "busy", "ring": 0.0},
-        {"tech": "Local", "prefix": "congestion", "outcome": "congestion", "ring": 0.0},
-        {"tech": "Local", "prefix": "noanswer", "outcome": "noanswer"},
-        {"tech": "Local", "outcome": "nochannel"},
     ]
     dialplan = {
         "dialer-app": {"s": ["NoOp(dialer-app on ${CHANNEL} DIALER_ID=${DIALER_ID})", "Answer()",
@@ -81,6 +73,9 @@ def scenario_20():
                             "Set(DIALER_STATUS=10)", "Wait(1)", "Hangup()"]},
         "dialer-amd": {"s": ["Answer()", "AMD()",
                              "Set(DIALER_STATUS=12)", "Wait(1)", "Hangup()"]},
+        "sim": {"answer": ["Answer()", "Wait(1)", "Hangup()"], "busy": ["Busy(5)"],
+                "congestion": ["Congestion(5)"], "noanswer": ["Ringing()", "Wait(60)", "Hangup()"],
+                "hold": ["Answer()", "Wait(60)", "Hangup()"]},
     }
     return {"rules": rules, "dialplan": dialplan, "context": "from-trunk", "timescale": SCALE,
             "default": {"amdtime": 5}}
@@ -131,12 +126,12 @@ def actions_20(name, folder):
     tl = CAPTURES / folder / f"{name}.timeline.txt"
     seen = 0
     out = []
-    for _, d, text in timeline_blocks(tl):
+    for t, d, text in timeline_blocks(tl):
         if d == "IN":
             if "(banner)" not in text and text.strip():
                 seen += 1
         else:
-            out.append((seen, text))
+            out.append((seen, text, 0, t))
     return out
 
 
@@ -159,7 +154,7 @@ def actions_22(msgs):
             if orr is not None and orr.get("Response") == "Failure":
                 channel = orr["Channel"]
             elif begin is not None:
-                channel = "PJSIP/" + begin["DialString"]
+                channel = begin["DestChannel"].split("/")[0] + "/" + begin["DialString"]
             else:
                 channel = orr["Channel"]
             h = [f"Action: Originate", f"ActionID: {aid}", f"Channel: {channel}"]
@@ -279,10 +274,16 @@ def replay(sim, actions, expected_count, drain=3.0, fault=None):
     sock = socket.create_connection((sim.host, sim.port), timeout=5)
     buf = b""
     eof = False
+    start = time.monotonic()
     for item in actions:
         seen, text = item[0], item[1]
         if not eof:
-            buf, eof = recv_messages(sock, buf, seen, time.monotonic() + 5)
+            if len(item) > 3:
+                # wait for as many messages as the capture had, or until its (scaled) time
+                deadline = start + item[3] * SCALE + 1.5
+                buf, eof = recv_messages(sock, buf, seen, deadline, idle=deadline)
+            else:
+                buf, eof = recv_messages(sock, buf, seen, time.monotonic() + 5)
         if len(item) > 2:
             time.sleep(item[2])
         if fault and "ActionID: after-close" in text and not eof:
@@ -322,7 +323,8 @@ def rename_channels(text, got_msgs):
             sim_names.append(d["Channel"])
     if idx is None or idx >= len(sim_names):
         return text
-    return text.replace(wanted, sim_names[idx] + (wanted[-2:] if wanted[-2] == ";" else ""))
+    return text.replace(wanted, re.sub(r";\d$", "", sim_names[idx]) +
+                        (wanted[-2:] if wanted[-2] == ";" else ""))
 
 
 def capture_channel_order(msgs):
@@ -508,18 +510,15 @@ def scenario_22(timescale):
             {"peer": "nocontact", "outcome": "nochannel"},
         ],
         "dialplan": {"dialer": {"s": ["NoOp(answered campaign=${CAMPAIGN} lead=${LEAD_ID})",
-                                      "Wait(1)", "Hangup()"]}},
+                                      "Wait(1)", "Hangup()"]},
+                     "remote": {"answer": ["Answer()", "Wait(3)", "Hangup()"]}},
         "timescale": timescale,
     }
 
 
-# Captures whose sequences the simulator does not reproduce yet (kept strict: a fix must
-# remove the entry). See docs/pbxsim.md "Fidelity".
-NOT_YET = {
-    "csc-hangup-local", "fail-local-unknown-exten", "local-answer-app", "local-answer",
-    "local-busy", "local-congestion", "local-noanswer", "cid-local-answer", "cid-local-busy",
-    "ping-events", "22:local", "22:ringbusy",
-}
+# Captures whose sequences the simulator does not reproduce (kept strict: a fix must remove
+# the entry). Empty: every capture is reproduced.
+NOT_YET = set()
 
 
 def _params():

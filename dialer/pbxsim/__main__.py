@@ -1,10 +1,9 @@
 """dialer-pbxsim command line."""
 import argparse
 import signal
-import socket
 import sys
 
-from . import managerconf, scenario as scenario_mod
+from . import control, managerconf, scenario as scenario_mod
 from .server import Sim
 
 DESCRIPTION = """\
@@ -71,21 +70,11 @@ def ctl_main(argv):
     if len(argv) < 2:
         print("usage: dialer-pbxsim ctl SOCKET COMMAND...", file=sys.stderr)
         return 2
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
     try:
-        s.connect(argv[0])
-        s.sendall((" ".join(argv[1:]) + "\n").encode())
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+        text = control.send(argv[0], " ".join(argv[1:]), timeout=5)
     except OSError as e:
         print(f"dialer-pbxsim ctl: {argv[0]}: {e.strerror or e}", file=sys.stderr)
         return 2
-    text = reply.decode().strip()
     print(text)
     return 0 if text.startswith("ok") else 1
 

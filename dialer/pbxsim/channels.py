@@ -14,7 +14,8 @@ CALL = CLASS_BITS["call"]
 DIALPLAN = CLASS_BITS["dialplan"]
 USER = CLASS_BITS["user"]
 
-STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up",
+              7: "Busy"}
 
 RTP_VARS = (
     ("RTPAUDIOQOS", "ssrc={ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;"
@@ -224,8 +225,6 @@ class Call:
 
     def setup(self):
         sim = self.sim
-        if self.style == "local":
-            return self.setup_local()
         name = f"{self.tech}/{self.peer}-{sim.next_chan_seq():08x}"
         uniq = self.channelid or sim.new_uniqueid()
         ctx = sim.peer_context(self.style)
@@ -263,45 +262,6 @@ class Call:
             c.touch()
             self.ev("NewConnectedLine", CALL, c)
 
-    def setup_local(self):
-        sim = self.sim
-        seq = sim.next_chan_seq()
-        base = f"Local/{self.resource}-{seq:08x}"
-        uniq = self.channelid or sim.new_uniqueid()
-        uniq2 = self.otherid or (self.channelid + ";2" if self.channelid else sim.new_uniqueid())
-        ctx, exten = self.peer, self.number
-        c1 = self.chan = Channel(sim, self, base + ";1", uniq, uniq, ctx, exten,
-                                 f"Local/{self.resource}", "Local")
-        c2 = self.chan2 = Channel(sim, self, base + ";2", uniq2, uniq, ctx, exten,
-                                  f"Local/{self.resource}", "Local")
-        sim.channel_up(c1)
-        sim.channel_up(c2, counted=False)
-        self.ev("Newchannel", CALL, c1)
-        self.ev("Newchannel", CALL, c2)
-        self.apply_originate_vars(c1)
-        self.caller_events(c1)
-        for name, value in reversed(self.variables):
-            self.varset(c2, name, value)
-        if self.account is not None:
-            c2.account = self.account
-            c2.touch()
-            self.ev("NewAccountCode", CALL, c2, "OldAccountCode: \r\n")
-        self.caller_events(c2)
-        sim.emit_local_bridge(self, c1, c2)
-        self.dial_ev("DialBegin", c1, f"DialString: {self.resource}\r\n")
-        self.newexten(c2, *self.local_app())
-        self.schedule_outcome()
-
-    def local_app(self):
-        o = self.outcome
-        if o == "busy":
-            return "Busy", "5"
-        if o == "congestion":
-            return "Congestion", "5"
-        if o == "noanswer":
-            return "Ringing", ""
-        return "Answer", ""
-
     def schedule_outcome(self):
         p = self.params
         o = self.outcome
@@ -328,7 +288,11 @@ class Call:
         if g != self.gen or self.done:
             return
         c = self.chan
-        if self.style == "local":
+        if self.style == "pjsip" and self.outcome not in ("answer", "machine", "fax", "noanswer"):
+            # 180 then a rejection: 22.10.1 (ringbusy) shows DialState before Newstate
+            self.dial_ev("DialState", c, "DialStatus: RINGING\r\n")
+            self.newstate(c, 5)
+            self.devstate(c.device, "RINGING")
             return
         self.newstate(c, 5)
         if self.style == "sip":
@@ -343,18 +307,10 @@ class Call:
             return
         c = self.chan
         self.answer_t = self.sim.wallclock()
-        if self.style == "local":
-            c2 = self.chan2
-            self.newstate(c2, 6)
-            self.newstate(c, 6)
-            self.dial_ev("DialEnd", c, "DialStatus: ANSWER\r\n")
+        self.newstate(c, 6)
+        if self.style == "pjsip":
             self.devstate(c.device, "INUSE")
-            self.devstate(c.device, "INUSE")
-        else:
-            self.newstate(c, 6)
-            if self.style == "pjsip":
-                self.devstate(c.device, "INUSE")
-            self.dial_ev("DialEnd", c, "DialStatus: ANSWER\r\n")
+        self.dial_ev("DialEnd", c, "DialStatus: ANSWER\r\n")
         self.sim.answered(self)
         if self.app is not None or not self.has_dialplan():
             self.originate_response(True, 4)
@@ -424,8 +380,6 @@ class Call:
             return
         c = self.chan
         self.app_end_events()
-        if self.style == "local":
-            return self.local_hangup()
         self.rtp_varsets(c)
         self.hangup_ev(c, 16)
         if self.style == "pjsip":
@@ -452,13 +406,9 @@ class Call:
         self.current_app = lapp
         delay = 0.0
         if lapp == "set":
-            name, _, value = args.partition("=")
-            self.varset(c, name.strip(), value)
+            self.set_app(c, args)
         elif lapp == "wait":
-            try:
-                delay = float(args or 0) * self.sim.scenario.timescale
-            except ValueError:
-                delay = 0.0
+            delay = self.wait_seconds(args)
         elif lapp == "userevent":
             name, _, rest = args.partition(",")
             body = "".join(h.strip() + "\r\n" for h in rest.split(",") if h.strip())
@@ -472,6 +422,17 @@ class Call:
         if delay > 0:
             self.pending_response()
         self.sim.at(delay, self.next_step, g)
+
+    def wait_seconds(self, args):
+        """Wait(N) of a scenario dialplan, scaled by the scenario's timescale."""
+        try:
+            return float(args or 0) * self.sim.scenario.timescale
+        except ValueError:
+            return 0.0
+
+    def set_app(self, chan, args):
+        name, _, value = args.partition("=")
+        self.varset(chan, name.strip(), value)
 
     def amd_result(self):
         p = self.params
@@ -530,49 +491,31 @@ class Call:
         """The far end sent BYE."""
         c = self.chan
         self.app_end_events()
-        if self.style == "local":
-            self.ev("SoftHangupRequest", CALL, self.chan2, "Cause: 16\r\n")
-            self.ev("HangupRequest", CALL, c, "Cause: 16\r\n")
-            self.hangup_ev(c, cause)
-            self.hangup_ev(self.chan2, cause)
+        if self.style == "sip":
+            self.rtp_varsets(c, 5)
+        self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
+        if getattr(self, "steps", None) is not None:
+            # the dialplan notices the hangup: AMD reports it, then the PBX ends
+            if getattr(self, "current_app", None) == "amd":
+                self.varset(c, "AMDSTATUS", "HANGUP")
+                self.varset(c, "AMDCAUSE", "")
+            self.ev("SoftHangupRequest", CALL, c, "Cause: 16\r\n")
+        if self.style != "sip":
+            self.rtp_varsets(c)
+        self.hangup_ev(c, cause)
+        if self.style == "pjsip":
             self.devstate(c.device, "NOT_INUSE")
-            self.devstate(c.device, "NOT_INUSE")
-        else:
-            if self.style == "sip":
-                self.rtp_varsets(c, 5)
-                self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
-            else:
-                self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
-            if getattr(self, "steps", None) is not None:
-                # the dialplan notices the hangup: AMD reports it, then the PBX ends
-                if getattr(self, "current_app", None) == "amd":
-                    self.varset(c, "AMDSTATUS", "HANGUP")
-                    self.varset(c, "AMDCAUSE", "")
-                self.ev("SoftHangupRequest", CALL, c, "Cause: 16\r\n")
-            if self.style != "sip":
-                self.rtp_varsets(c)
-            self.hangup_ev(c, cause)
-            if self.style == "pjsip":
-                self.devstate(c.device, "NOT_INUSE")
         self.finish(cause)
 
     def local_hangup(self, soft_cause=16, cause=16):
         """The dialplan/application ended the call (or Asterisk is shutting down)."""
         c = self.chan
         self.app_end_events()
-        if self.style == "local":
-            self.ev("SoftHangupRequest", CALL, c, f"Cause: {soft_cause}\r\n")
-            self.ev("HangupRequest", CALL, self.chan2, f"Cause: {cause}\r\n")
-            self.hangup_ev(c, cause)
-            self.hangup_ev(self.chan2, cause)
+        self.ev("SoftHangupRequest", CALL, c, f"Cause: {soft_cause}\r\n")
+        self.rtp_varsets(c)
+        self.hangup_ev(c, cause)
+        if self.style == "pjsip":
             self.devstate(c.device, "NOT_INUSE")
-            self.devstate(c.device, "NOT_INUSE")
-        else:
-            self.ev("SoftHangupRequest", CALL, c, f"Cause: {soft_cause}\r\n")
-            self.rtp_varsets(c)
-            self.hangup_ev(c, cause)
-            if self.style == "pjsip":
-                self.devstate(c.device, "NOT_INUSE")
         self.finish(cause)
 
     def action_hangup(self, cause):
@@ -584,14 +527,9 @@ class Call:
         if self.answer_t is None:
             self.originate_response(False, 1)
         self.app_end_events()
-        if self.style == "local":
-            self.hangup_ev(c, cause)
-            if self.chan2 and self.chan2.alive:
-                self.hangup_ev(self.chan2, cause)
-        else:
-            if self.answer_t is not None:
-                self.rtp_varsets(c)
-            self.hangup_ev(c, cause)
+        if self.answer_t is not None:
+            self.rtp_varsets(c)
+        self.hangup_ev(c, cause)
         self.finish(cause)
 
     def shutdown_hangup(self):
@@ -611,15 +549,16 @@ class Call:
             return
         c = self.chan
         cause = causes.sip_to_cause(code)
-        if self.style == "local":
-            return self.local_rejected(cause)
         if self.style == "pjsip":
             status = {17: "BUSY", 34: "CONGESTION"}.get(cause, "NOANSWER")
             tc = self.techcause(code)
             self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n{tc}")
             self.dial_ev("DialEnd", c, f"DialStatus: {status}\r\n")
             self.originate_response(False, 0)
+            was_ringing = c.state == 5
             self.hangup_ev(c, cause, code)
+            if was_ringing:
+                self.devstate(c.device, "NOT_INUSE")
         elif cause == 17 or code == 480:
             self.dial_ev("DialEnd", c, "DialStatus: BUSY\r\n")
             if code == 480:
@@ -644,36 +583,12 @@ class Call:
             self.devstate(c.device, "NOT_INUSE")
         self.finish(cause)
 
-    def local_rejected(self, cause):
-        c, c2 = self.chan, self.chan2
-        reason = {17: 5, 34: 8}.get(cause, 0)
-        status = {17: "BUSY", 34: "CONGESTION"}.get(cause, "NOANSWER")
-        self.newstate(c2, 6 if cause == 17 else 6)
-        self.dial_ev("DialEnd", c, f"DialStatus: {status}\r\n")
-        self.ev("HangupRequest", CALL, c, "Cause: 0\r\n")
-        self.originate_response(False, reason)
-        self.hangup_ev(c, 0)
-        self.ev("SoftHangupRequest", CALL, c2, "Cause: 16\r\n")
-        self.hangup_ev(c2, cause)
-        self.devstate(c.device, "NOT_INUSE")
-        self.devstate(c.device, "NOT_INUSE")
-        self.finish(cause)
-
     def no_answer(self, g):
         if g != self.gen or self.done:
             return
         c = self.chan
         self.outcome = "noanswer"
-        if self.style == "local":
-            c2 = self.chan2
-            self.ev("HangupRequest", CALL, c, "Cause: 19\r\n")
-            self.originate_response(False, 3)
-            self.ev("SoftHangupRequest", CALL, c2, "Cause: 16\r\n")
-            self.hangup_ev(c2, 19)
-            self.hangup_ev(c, 19)
-            self.devstate(c.device, "NOT_INUSE")
-            self.devstate(c.device, "NOT_INUSE")
-        elif self.style == "sip":
+        if self.style == "sip":
             self.devstate(c.device, "NOT_INUSE")
             self.hangup_ev(c, 19)
             self.originate_response(False, 3)

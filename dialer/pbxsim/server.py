@@ -10,6 +10,7 @@ import time
 
 from . import protocol, record
 from .channels import Call
+from .local import LocalCall
 from .managerconf import ALL_CLASSES, CLASS_BITS, EVENT_CLASSES, classes_to_str, parse_classes
 
 SYSTEM = CLASS_BITS["system"]
@@ -546,8 +547,9 @@ class Sim:
         self.stats["originates"] += 1
         dial = {"dialstring": dialstring, "tech": tech, "resource": resource, "number": number,
                 "peer": peer, "style": style}
-        call = Call(self, next(self.call_ids), aid, msg, dial, params, variables, timeout, cid,
-                    channelid, otherid)
+        cls = LocalCall if style == "local" else Call
+        call = cls(self, next(self.call_ids), aid, msg, dial, params, variables, timeout, cid,
+                   channelid, otherid)
         self.record_originate(call)
         if is_async:
             sess.send(protocol.response("Success", aid, ["Message: Originate successfully queued"]))

@@ -48,7 +48,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dialer.pbxsim import record
+from dialer.pbxsim import control, record
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CHANNELVARS = "DIALER_ID,DIALER_CAMPAIGN,DIALER_STATUS"
@@ -135,17 +135,7 @@ class PbxSim:
         raise RuntimeError(f"dialer-pbxsim not listening on {self.port} after {timeout}s: {self.log()}")
 
     def control(self, command):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(str(self.control_path))
-            s.sendall((command + "\n").encode())
-            reply = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        text = reply.decode().strip()
+        text = control.send(self.control_path, command)
         if not text.startswith("ok"):
             raise RuntimeError(f"dialer-pbxsim control {command!r}: {text}")
         return text[2:].strip()
