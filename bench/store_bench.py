@@ -47,8 +47,12 @@ class Bench:
         self.st.create_database()
 
     def close(self):
-        self.st.drop_database()
-        self.st.close()
+        import shutil
+        try:
+            self.st.drop_database()
+            self.st.close()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def fresh(self, name):
         if self.st.exists(name):
