@@ -40,6 +40,7 @@ class CampaignState:
     window: Optional[bool] = None
     zones: Optional[list] = None
     zones_at: float = -1e9
+    zonefill_at: float = 0.0
     done: bool = False           # foreground mode: nothing left to dial, ever
     finished_total: int = 0
 
@@ -105,6 +106,7 @@ class Engine:
             state.done = False
             state.idle_until = 0.0
             state.zones_at = -1e9
+            state.zonefill_at = 0.0
             self.campaigns[name] = state
             if self.metrics:
                 self.metrics.add_campaign(name, camp.maxlines)
@@ -468,8 +470,9 @@ class Engine:
     def _update_windows(self, now):
         from .rules import selection as rsel
         for name, state in self.campaigns.items():
+            self._refresh_zones(name, state)
             try:
-                is_open = bool(rsel.window_open(state.settings, now))
+                is_open = bool(rsel.window_open(state.settings, now, state.zones))
             except Exception as exc:
                 log.error("%s: calling window: %s", name, exc)
                 is_open = False
@@ -507,13 +510,40 @@ class Engine:
         used = sum(s.live for s in self.campaigns.values() if s.settings.trunk == camp.trunk)
         return cap - used
 
+    def _refresh_zones(self, name, state):
+        """The lead time zones present in a campaign (per-lead calling windows), every minute.
+        With leadtimezone = auto, first derive the zones of leads imported without one."""
+        if getattr(state.settings, "leadtimezone", None) in (None, "", "none"):
+            state.zones = None
+            return
+        if self.db_down:
+            return
+        if state.settings.leadtimezone == "auto" and self.mono() >= state.zonefill_at:
+            self._fill_zones(name, state)
+        if self.mono() - state.zones_at < 60:
+            return
+        zones = self._db(self.store.zones, name)
+        if zones is not None:
+            state.zones = zones
+            state.zones_at = self.mono()
+
+    ZONEFILL_BATCH = 2000
+
+    def _fill_zones(self, name, state):
+        from .rules import selection as rsel, zones as rzones
+        todo = self._db(self.store.leads_without_zone, name, self.ZONEFILL_BATCH)
+        if todo is None:
+            return
+        region = rsel.default_region(state.settings)
+        pairs = [(lead_id, rzones.zone_key_for_number(phone, region)) for lead_id, phone in todo]
+        if pairs and self._db(self.store.set_zones, name, pairs) is not None:
+            state.zones_at = -1e9        # new zones: re-read the list now
+        # A full batch: more to do at the next tick; else look again for new imports later.
+        state.zonefill_at = self.mono() + (0 if len(todo) == self.ZONEFILL_BATCH else 30)
+
     def _selection(self, name, state, now):
         from .rules import selection as rsel
-        camp = state.settings
-        if getattr(camp, "leadtimezone", None) not in (None, "", "none") and self.mono() - state.zones_at > 60:
-            state.zones = self._db(self.store.zones, name) or []
-            state.zones_at = self.mono()
-        return rsel.build_selection(camp, now, state.zones)
+        return rsel.build_selection(state.settings, now, state.zones)
 
     def _dial_campaign(self, name, state, n):
         from .store import StoreError

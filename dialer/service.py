@@ -71,7 +71,20 @@ def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None
 
     return Engine(cfg, store_factory=_store_factory(g), link=link, events=events, metrics=metrics,
                   notifier=notifier, forever=forever, clipping=bool(getattr(args, "clipping", False)),
-                  reload_config=reload_config)
+                  reload_config=reload_config, clock=_clock())
+
+
+def _clock():
+    """The engine's wall clock. Tests of calling windows run a simulated day in seconds:
+    with DIALER_TEST_HOOKS=1, DIALER_TEST_CLOCK="<start epoch>:<speed>" starts the clock at
+    <start epoch> and runs it <speed> times faster than real time."""
+    spec = os.environ.get("DIALER_TEST_CLOCK")
+    if os.environ.get("DIALER_TEST_HOOKS") != "1" or not spec:
+        return time.time
+    start, _, speed = spec.partition(":")
+    start, speed, t0 = float(start), float(speed or 1), time.time()
+    log.warning("test clock: starts at %s, %sx real time", start, speed)
+    return lambda: start + (time.time() - t0) * speed
 
 
 def run(cfg, args, *, forever) -> int:

@@ -90,6 +90,7 @@ CASES = {
     ("timestop", C): ([("20", 20), ("24", 24)], ["25", "eight"]),
     ("timezone", C): ([("Europe/Paris", "Europe/Paris"), ("UTC", "UTC"), ("none", None)],
                       ["Mars/Olympus", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "Europe/Paris "+"x"]),
+    ("defaultregion", C): ([("FR", "FR"), ("us", "US"), ("none", None)], ["XX", "France", "1"]),
     ("leadtimezone", C): ([("auto", "auto"), ("AUTO", "auto"), ("none", None), ("America/New_York", "America/New_York")],
                           ["automatic", "Nowhere/City"]),
     ("orderby", C): ([("attempts_pickups", "attempts_pickups"), ("id", "id"), ("phone", "phone"),

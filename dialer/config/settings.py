@@ -134,6 +134,9 @@ SETTINGS = (
     Setting("leadtimezone", C, _opt(t.lead_timezone), None,
             "Apply the window in the lead's own zone: auto = from the number; a zone name = for leads without one; "
             "none = no per-lead zone."),
+    Setting("defaultregion", C, _opt(t.region), None,
+            "With leadtimezone = auto: country (FR, US...) of numbers stored without their country code; "
+            "none = numbers are international digits (33..., 1212...)."),
     Setting("orderby", C, t.choice("attempts_pickups", "id", "phone", "random"), "attempts_pickups",
             "Order in which leads are taken."),
     Setting("skip", C, t.integer(0), 0, "Skip this many of the ordered candidates (OFFSET)."),

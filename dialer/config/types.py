@@ -175,6 +175,15 @@ def timezone(value):
     return value
 
 
+def region(value):
+    """ISO 3166 country code for numbers written without their country code (phonenumbers)."""
+    import phonenumbers
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("a two-letter country code such as FR or US")
+    return code
+
+
 def lead_timezone(value):
     word = value.strip()
     if word.lower() == "auto":

@@ -10,11 +10,12 @@ from .dump import DumpMixin
 from .errors import StoreError, StoreUnavailable
 from .importer import ImportMixin, ImportReport
 from .stats import StatsMixin, format_table
+from .zonefill import ZoneFillMixin
 
 __all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):
