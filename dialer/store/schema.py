@@ -14,7 +14,6 @@ N READY leads reads N index entries whatever the table size.
 import re
 
 READY, WAITING, ACTIVE, FINAL = 0, 1, 2, 3
-STATE_NAMES = {READY: "ready", WAITING: "waiting", ACTIVE: "in progress", FINAL: "final"}
 
 IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 # Our own tables live next to the campaign tables; a campaign may not take their names.
@@ -51,12 +50,9 @@ CAMPAIGN_COLUMNS = (
     # expression indexes.
     ("ap", "INT GENERATED ALWAYS AS (attempts + pickups) STORED"),
 )
-COLUMN_NAMES = tuple(c for c, _ in CAMPAIGN_COLUMNS)
 # What `dump` prints: the original's columns, then the lead's zone data.
 DUMP_COLUMNS = ("id", "phone", "datetime", "attempts", "pickups", "disposition", "reason", "duration",
                 "param", "result", "cause", "lastupdated", "timezone", "areacode", "zipcode")
-# Columns a filter expression may use (rules.filterexpr gets these).
-FILTER_COLUMNS = DUMP_COLUMNS
 # The columns an import may fill.
 IMPORT_COLUMNS = ("phone", "param", "timezone", "areacode", "zipcode")
 
@@ -79,8 +75,6 @@ CAMPAIGN_INDEXES = (
     # instead of the whole table.
     ("next", ("state", "nextcall", "disposition", "attempts", "pickups")),
 )
-
-ALL_STATES = (READY, WAITING, ACTIVE, FINAL)
 
 
 def check_name(name, what="campaign"):
