@@ -203,6 +203,27 @@ def test_unreachable_database_is_store_unavailable(tmp_path):
     assert "\n" not in str(exc.value)
 
 
+def run_instances(general, body, n=3):
+    """Run body(store, owner) in n threads, each with its own Store (connection); re-raise errors."""
+    errors = []
+
+    def worker(owner):
+        st = store_mod.open_store(general)
+        try:
+            body(st, owner)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            st.close()
+
+    threads = [threading.Thread(target=worker, args=(f"I{k}",)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_three_concurrent_claimers_never_share_a_lead(store, store_general):
     n_leads = 600
     for i in range(0, n_leads, 200):
@@ -210,29 +231,16 @@ def test_three_concurrent_claimers_never_share_a_lead(store, store_general):
             store.execute_many(f"INSERT INTO {store.d.q('camp')} (phone) VALUES (?)",
                                [(str(10_000_000 + j),) for j in range(i, i + 200)])
     got = {}
-    errors = []
 
-    def worker(owner):
-        st = store_mod.open_store(store_general)
-        mine = []
-        try:
-            while True:
-                leads = st.claim("camp", 7, owner, 60, time.time(), Selection(attempts=1))
-                if not leads:
-                    break
-                mine += [lead.id for lead in leads]
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            st.close()
-        got[owner] = mine
+    def body(st, owner):
+        got[owner] = []
+        while True:
+            leads = st.claim("camp", 7, owner, 60, time.time(), Selection(attempts=1))
+            if not leads:
+                break
+            got[owner] += [lead.id for lead in leads]
 
-    threads = [threading.Thread(target=worker, args=(f"I{k}",)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_instances(store_general, body)
     all_ids = [i for ids in got.values() for i in ids]
     assert len(all_ids) == len(set(all_ids)) == n_leads
 
@@ -295,24 +303,13 @@ def test_concurrent_claimers_never_call_one_number_twice(store, store_general):
     for name in ("camp", "other"):
         with store.write_tx():
             store.execute_many(f"INSERT INTO {store.d.q(name)} (phone) VALUES (?)", phones)
-    got, errors = [], []
+    got = []
 
-    def worker(owner):
-        st = store_mod.open_store(store_general)
-        try:
-            for i in range(60):
-                got.extend((owner, lead.phone) for lead in st.claim(
-                    ("camp", "other")[i % 2], 5, owner, 600, time.time(), Selection(attempts=1, multiplecalls=False)))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            st.close()
+    def body(st, owner):
+        for i in range(60):
+            got.extend((owner, lead.phone) for lead in st.claim(
+                ("camp", "other")[i % 2], 5, owner, 600, time.time(), Selection(attempts=1, multiplecalls=False)))
 
-    threads = [threading.Thread(target=worker, args=(f"I{k}",)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_instances(store_general, body)
     numbers = [p for _, p in got]
     assert len(numbers) == len(set(numbers)) == 150   # every number once, none twice at once
