@@ -119,3 +119,12 @@ def test_progress_bar_on_a_terminal(conf, tmp_path):
     assert proc.returncode == 0, proc.stdout
     assert "100.0%" in proc.stdout and "#" * 40 in proc.stdout
     assert "imported 200000, rejected 0" in proc.stdout
+
+
+def test_params_round_trip_exactly(conf, tmp_path):
+    params = ["C:\\dir\\n\\t", "naïve ünïcödé 電話", "quote \"inside\" it", "\\N", "semi;colon,comma"]
+    data = "".join(f"06000000{i:02d},{p}\n" if '"' not in p else f'06000000{i:02d},"{p.replace(chr(34), chr(34) * 2)}"\n'
+                   for i, p in enumerate(params))
+    proc, _ = load(conf, tmp_path, data)
+    assert f"imported {len(params)}, rejected 0" in proc.stdout
+    assert [prm for _, prm, _ in leads(conf)] == params
