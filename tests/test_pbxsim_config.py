@@ -39,6 +39,18 @@ def test_manager_conf_include_and_manager_d_glob(tmp_path):
     assert conf.users["admin"].read == managerconf.ALL_CLASSES
 
 
+def test_manager_conf_templates_and_append(tmp_path):
+    (tmp_path / "manager.conf").write_text(
+        "[dialer-tpl](!)\nread = call\nwrite = originate\n"
+        "[dialer](dialer-tpl)\nsecret = a\n"
+        "[dialer](+)\nwrite = call\n")
+    conf = managerconf.load(str(tmp_path / "manager.conf"))
+    assert list(conf.users) == ["dialer"]
+    u = conf.users["dialer"]
+    assert (u.secret, managerconf.classes_to_str(u.read)) == ("a", "call")
+    assert managerconf.classes_to_str(u.write) == "call"        # the last line counts
+
+
 @pytest.mark.parametrize("text,expected", [
     ("[general]\nport = http\n", "manager.conf:2: port = 'http': expected an integer 0..65535"),
     ("[u]\nread = call,everything\n", "manager.conf:2: read = 'call,everything': unknown permission class 'everything'"),

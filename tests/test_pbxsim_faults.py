@@ -220,3 +220,15 @@ def test_record_helpers_overlap_and_concurrency(pbxsim, ami_client):
     assert sim.max_concurrent() == 3
     assert sim.concurrent_at(recs[0]["start"] + 0.05) == 3
     assert sim.concurrent_at(max(r["end"] for r in recs) + 1) == 0
+
+
+def test_calls_per_second_limit_fails_the_excess_like_a_full_trunk(pbxsim, ami_client):
+    sim = pbxsim({"default": {"ring": 0.01, "talk": 30}}, cps=2)
+    c = logged_in(sim, ami_client)
+    c.send("".join(f"Action: Originate\r\nChannel: SIP/20{i}@t\r\nApplication: Wait\r\nData: 60\r\n"
+                   f"ActionID: o{i}\r\nAsync: true\r\n\r\n" for i in range(6)))
+    recs = sim.wait_records(6, ended=False)
+    refused = [r for r in sim.wait_records(2) if r.get("full")]
+    # one burst spans at most two one-second windows: at most 4 admitted
+    assert len(recs) == 6 and len(refused) >= 2
+    assert all(r["cause"] == 34 and r["channel"] for r in refused)

@@ -110,7 +110,7 @@ def _strip_comment(line: str, state: dict) -> str:
 
 
 def read_sections(path: str, base_dir=None, _depth=0, _out=None):
-    """-> list of (section, {key: [(value, file, line)]}, file, line) in file order."""
+    """-> [(section, {key: [(value, file, line)]}, file, line, is_template)] in file order."""
     if _out is None:
         _out = []
     if _depth > 20:
@@ -122,7 +122,6 @@ def read_sections(path: str, base_dir=None, _depth=0, _out=None):
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     state = {"block": False}
-    templates = {s[0]: s for s in _out}
     for lineno, raw in enumerate(lines, 1):
         line = _strip_comment(raw, state).strip()
         if not line:
@@ -169,8 +168,7 @@ def read_sections(path: str, base_dir=None, _depth=0, _out=None):
                     for k, v in tpl[-1][1].items():
                         body.setdefault(k, []).extend(v)
                 if "!" in [o.strip() for o in opts[1:-1].split(",")]:
-                    templates[name] = (name, body, path, lineno)
-                    _out.append((name, body, path, lineno, True))
+                    _out.append((name, body, path, lineno, True))    # a template, not a user
                     continue
             if not any(s[1] is body for s in _out):
                 _out.append((name, body, path, lineno, False))
@@ -240,10 +238,9 @@ def load(path: str) -> ManagerConf:
             if key == "secret":
                 user.secret = value
             elif key in ("read", "write"):
-                mask = 0
+                # like manager.c: every line is checked, the last one counts
                 for v, vf2, vl2 in vals:
-                    mask |= parse_classes(v, f"{vf2}:{vl2}: {key} = {v!r}")
-                setattr(user, key, mask)
+                    setattr(user, key, parse_classes(v, f"{vf2}:{vl2}: {key} = {v!r}"))
             elif key in ("deny", "permit"):
                 pass
             elif key == "writetimeout":

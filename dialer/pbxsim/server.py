@@ -6,7 +6,9 @@ import json
 import os
 import selectors
 import socket
+import sys
 import time
+import traceback
 
 from . import protocol, record
 from .channels import Call
@@ -101,9 +103,7 @@ class Sim:
         self.host = host if host is not None else conf.bindaddr
         self.port = port if port is not None else conf.port
         self.driver = driver or scenario.driver or "sip"
-        self.banner = banner or scenario.banner or (
-            "Asterisk Call Manager/11.0.0" if self.driver == "pjsip" and False else
-            "Asterisk Call Manager/9.0.0")
+        self.banner = banner or scenario.banner or "Asterisk Call Manager/9.0.0"
         self.channelvars = list(conf.channelvars)
         self.channelvar_set = set(self.channelvars)
         self.authtimeout = authtimeout if authtimeout is not None else conf.authtimeout
@@ -256,15 +256,19 @@ class Sim:
             now = time.monotonic()
             if rest:
                 if n > 0 or sess.stall is None:
+                    if sess.stall is None:
+                        # re-check when the timeout would expire, even if nothing else happens
+                        self.at(sess.writetimeout / 1000.0, self.flush, sess)
                     sess.stall = now
                 elif (now - sess.stall) * 1000 >= sess.writetimeout:
                     # Asterisk's writetimeout: give up on a client that does not read
                     self.say(f"writetimeout: dropping {sess.addr}")
                     self.close_session(sess)
                     return
+                else:
+                    self.at(sess.writetimeout / 1000.0 - (now - sess.stall), self.flush, sess)
                 self.sel.modify(sess.sock, selectors.EVENT_READ | selectors.EVENT_WRITE,
                                 self.sel.get_key(sess.sock).data)
-                self.at(sess.writetimeout / 1000.0, self.flush, sess)
                 return
             sess.stall = None
             self.sel.modify(sess.sock, selectors.EVENT_READ, self.sel.get_key(sess.sock).data)
@@ -693,7 +697,8 @@ class Sim:
         self.hung = False
         for s in self.sessions.values():
             self.sel.register(s.sock, selectors.EVENT_READ, lambda m, s=s: self.on_session(s, m))
-            s.out = []
+            if s.out:
+                self.dirty.add(s)
         if self.listen_sock is not None:
             self.sel.register(self.listen_sock, selectors.EVENT_READ, self.on_accept)
         self.listeners = [s for s in self.hung_listeners if not s.closed]
@@ -801,14 +806,22 @@ class Sim:
             now = time.monotonic()
             timeout = 0.5 if not timers else max(0.0, min(0.5, timers[0][0] - now))
             for key, mask in sel.select(timeout):
-                key.data(mask)
+                self._guard(key.data, mask)
             now = time.monotonic()
             while timers and timers[0][0] <= now:
                 _, _, fn, args = heapq.heappop(timers)
-                fn(*args)
+                self._guard(fn, *args)
             self._flush_dirty()
             self.recorder.flush()
         self.shutdown()
+
+    def _guard(self, fn, *args):
+        """A bug in one call or session must not take the whole PBX down."""
+        try:
+            fn(*args)
+        except Exception:
+            print("dialer-pbxsim: internal error (please report):\n" + traceback.format_exc(),
+                  file=sys.stderr, flush=True)
 
     def _flush_dirty(self):
         if self.hung:
