@@ -92,6 +92,7 @@ class Engine:
         self.next_counts = 0.0
         self.ami_tried = False     # STATUS says "connecting" until the first login outcome
         self.reload_error = None
+        self.store_errors = {}     # message -> when last logged (once a minute each)
         self.last_status = None
         self.calllog = None
         self._apply_campaigns(cfg)
@@ -140,15 +141,24 @@ class Engine:
 
     # -- store access (one place that knows about outages) --------------------
     def _db(self, fn, *args, **kwargs):
-        """Run a store call; on an outage mark the database down and return None."""
-        from .store import StoreUnavailable
+        """Run a store call; on an outage mark the database down; None when it failed."""
+        from .store import StoreError, StoreUnavailable
         if self.db_down:
             return None
         try:
             return fn(*args, **kwargs)
         except StoreUnavailable as exc:
             self._db_lost(exc)
-            return None
+        except StoreError as exc:
+            # e.g. a campaign table dropped or never created: that campaign waits, the rest dial.
+            self._store_error(str(exc))
+        return None
+
+    def _store_error(self, text):
+        now = self.mono()
+        if self.store_errors.get(text, -1e9) + 60 <= now:
+            log.error("%s", text)
+            self.store_errors[text] = now
 
     def _db_lost(self, exc):
         if not self.db_down:
@@ -192,8 +202,12 @@ class Engine:
         log.info("wrote %d buffered result(s)", n)
 
     def _write_result(self, campaign, lead_id, outcome, now):
+        from .store import StoreError
         camp = self._settings(campaign)
-        self.store.record(campaign, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+        try:
+            self.store.record(campaign, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+        except StoreError as exc:    # kept in the journal it would block every later result
+            log.error("%s: buffered result of lead %s dropped: %s", campaign, lead_id, exc)
 
     def _settings(self, campaign):
         state = self.campaigns.get(campaign)
@@ -546,16 +560,15 @@ class Engine:
         return rsel.build_selection(state.settings, now, state.zones)
 
     def _dial_campaign(self, name, state, n):
-        from .store import StoreError
         now = self.clock()
-        try:
-            sel = self._selection(name, state, now)
-            leads = self._db(self.store.claim, name, n, self.owner, self.lease, now, sel)
-        except StoreError as exc:
-            log.error("%s: %s", name, exc)
-            state.idle_until = self.mono() + 30
-            return
+        sel = self._selection(name, state, now)
+        leads = self._db(self.store.claim, name, n, self.owner, self.lease, now, sel)
         if leads is None:
+            if not self.db_down:
+                # Not an outage: the campaign itself is unusable (no table). Look again later;
+                # in the foreground it does not hold the run open.
+                state.idle_until = self.mono() + 30
+                state.done = True
             return
         if len(leads) < n:
             # Nothing more is dialable now: ask again next period, not at every hangup.
@@ -643,12 +656,20 @@ class Engine:
         if self.db_down:
             self.journal.add(name, lead_id, outcome, now)
             return
-        from .store import StoreUnavailable
+        from .store import StoreError, StoreUnavailable
         try:
-            self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+            written = self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay,
+                                        camp.attempts)
         except StoreUnavailable as exc:
             self._db_lost(exc)
             self.journal.add(name, lead_id, outcome, now)
+            return
+        except StoreError as exc:
+            log.error("%s: result of lead %s not written: %s", name, lead_id, exc)
+            return
+        if not written:
+            log.warning("%s: result of lead %s not written: this dialer no longer holds it "
+                        "(its lease expired and it was released)", name, lead_id)
 
     def _calllog(self, name, lead, lead_id, code, outcome):
         line = (f"campaign={name} lead={lead_id} phone={lead.phone if lead else ''} "

@@ -109,3 +109,11 @@ def test_a_cr_lf_in_a_lead_never_reaches_ami(dial):
     assert len(bad) == 2 and all(r["disposition"] == 9 for r in bad), bad
     dialled = [r["number"] for r in env.sim.records()]
     assert dialled == ["4001"]
+
+
+def test_a_campaign_without_table_does_not_stop_the_others(dial):
+    env = dial({"default": {"outcome": "answer", "ring": 0.05, "talk": 0.1}}, leads=["5001", "5002"])
+    env.conf.write_text(env.conf.read_text() + "\n[ghost]\nmaxlines=2\n")
+    out = env.run(timeout=60)
+    assert all(r["disposition"] == 12 for r in env.leads().values())
+    assert out.stderr.count("ghost") >= 1 and "Traceback" not in out.stderr
