@@ -304,7 +304,6 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
 
         second = run(playbook, env)
         assert second.returncode == 0, second.stdout[-6000:]
-        (tmp_path / "second.log").write_text(second.stdout)
         assert recap(second.stdout)["changed"] == 0, changed_tasks(second.stdout) or second.stdout[-8000:]
 
         check = run(playbook + ["--check", "--diff"], env)
@@ -312,9 +311,13 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
         result = recap(check.stdout)
         assert result["failed"] == 0, check.stdout[-6000:]
         assert result["changed"] == 0, changed_tasks(check.stdout)
-        for out in (preview, first, second, check):
+        for label, out in (("preview", preview), ("first", first), ("second", second), ("check", check)):
+            (tmp_path / f"{label}.log").write_text(out.stdout + out.stderr)
             assert db_password not in out.stdout + out.stderr
             assert ami_secret not in out.stdout + out.stderr
+            # also catches what a newer ansible-core deprecates
+            assert "[WARNING]" not in out.stdout + out.stderr, label
+            assert "[DEPRECATION WARNING]" not in out.stdout + out.stderr, label
 
         # the installed package and the configuration it was given
         assert package_installed()
