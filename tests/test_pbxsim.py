@@ -144,3 +144,95 @@ def test_fault_drop_closes_connections_and_accepts_again(pbxsim, ami_client):
             c.read()
     c2 = ami_client(sim)
     assert c2.login()[0] == ("Response", "Success")
+
+
+def test_hangup_action_on_a_ringing_call(pbxsim, ami_client):
+    sim = pbxsim({"default": {"outcome": "noanswer"}})
+    c = ami_client(sim)
+    c.login()
+    originate(c, ChannelId="ring-1", Timeout="60000")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "DialState")
+    chan = msg_get(msgs[-1], "DestChannel")
+    c.action("Hangup", Channel=chan, ActionID="h")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "Hangup")
+    assert [("Response", "Success"), ("ActionID", "h"), ("Message", "Channel Hungup")] in msgs
+    assert msg_get(events_of(msgs, "OriginateResponse")[0], "Reason") == "3"
+    c.action("Hangup", Channel=chan, ActionID="h2")
+    assert msg_get(c.read(), "Message") == "No such channel"
+
+
+def test_synchronous_originate_answers_after_the_call_is_decided(pbxsim, ami_client):
+    sim = pbxsim({"rules": [{"prefix": "4", "outcome": "busy", "ring": 0.05}],
+                  "default": {"ring": 0.05, "talk": 5}})
+    c = ami_client(sim)
+    c.login(events="off")
+    c.action("Originate", Channel="SIP/1@t", Application="Wait", Data="9", ActionID="s1")
+    c.action("Ping", ActionID="p")        # queued behind the blocking Originate
+    assert c.read() == [("Response", "Success"), ("ActionID", "s1"),
+                        ("Message", "Originate successfully queued")]
+    assert msg_get(c.read(), "ActionID") == "p"
+    c.action("Originate", Channel="SIP/4@t", Application="Wait", Data="9", ActionID="s2")
+    assert c.read() == [("Response", "Error"), ("ActionID", "s2"), ("Message", "Originate failed")]
+
+
+def test_dialplan_originate_runs_the_scenario_dialplan(pbxsim, ami_client):
+    sim = pbxsim({"default": {"ring": 0.01, "talk": 30},
+                  "dialplan": {"dialer-app": {"s": ["Answer()", "UserEvent(Pickup)",
+                                                    "Set(DIALER_STATUS=12)", "Wait(0.05)",
+                                                    "Hangup()"]}}},
+                 manager_conf="[general]\nchannelvars = DIALER_STATUS\n"
+                              "[dialer]\nsecret = 1234\nread = all\nwrite = originate\n")
+    c = ami_client(sim)
+    c.login(events="all")
+    c.action("Originate", Channel="SIP/1@t", Context="dialer-app", Exten="s", Priority="1",
+             ActionID="d", Async="true")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "Hangup")
+    apps = [msg_get(m, "Application") for m in events_of(msgs, "Newexten")]
+    assert apps == ["AppDial2", "Answer", "UserEvent", "Set", "Wait", "Hangup"]
+    assert msg_get(events_of(msgs, "UserEvent")[0], "UserEvent") == "Pickup"
+    assert msg_get(events_of(msgs, "SoftHangupRequest")[0], "Cause") == "16"
+    assert ("ChanVariable", "DIALER_STATUS=12") in msgs[-1]
+
+
+def test_local_channel_outcome_comes_from_its_second_half(pbxsim, ami_client):
+    sim = pbxsim({"rules": [{"prefix": "555", "outcome": "busy"}]})
+    c = ami_client(sim)
+    c.login()
+    c.action("Originate", Channel="Local/5551@from-internal", Application="Wait", Data="1",
+             ActionID="l", ChannelId="loc", Async="true")
+    msgs = c.read_until(lambda m: msg_get(m, "Event") == "Hangup" and
+                        msg_get(m, "Uniqueid") == "loc;2")
+    resp = events_of(msgs, "OriginateResponse")[0]
+    assert (msg_get(resp, "Response"), msg_get(resp, "Reason")) == ("Failure", "5")
+    causes = {msg_get(m, "Uniqueid"): msg_get(m, "Cause") for m in events_of(msgs, "Hangup")}
+    assert causes == {"loc": "0", "loc;2": "17"}
+
+
+def test_pjsip_driver_has_no_chan_sip(pbxsim, ami_client):
+    sim = pbxsim(driver="pjsip")
+    c = ami_client(sim)
+    c.login()
+    c.read()
+    originate(c, tech="SIP")
+    c.read()
+    m = c.read()
+    assert (msg_get(m, "Event"), msg_get(m, "Reason")) == ("OriginateResponse", "0")
+
+
+def test_stop_records_calls_still_up_and_ctl_command(pbxsim, ami_client, tmp_path):
+    import subprocess
+    import sys
+    sim = pbxsim({"default": {"ring": 0.01, "talk": 60}})
+    c = ami_client(sim)
+    c.login()
+    originate(c)
+    c.read_until(lambda m: msg_get(m, "Event") == "OriginateResponse")
+    r = subprocess.run([sys.executable, "-m", "dialer.pbxsim", "ctl", str(sim.control_path), "stats"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and '"live_calls": 1' in r.stdout
+    r = subprocess.run([sys.executable, "-m", "dialer.pbxsim", "ctl", str(sim.control_path),
+                        "fault", "explode"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "unknown fault 'explode'" in r.stdout
+    sim.stop()
+    rec = sim.records()[0]
+    assert rec["outcome"] == "stopped" and rec["end"] >= rec["answer"]

@@ -311,7 +311,6 @@ class Call:
         if self.style == "pjsip":
             self.devstate(c.device, "INUSE")
         self.dial_ev("DialEnd", c, "DialStatus: ANSWER\r\n")
-        self.sim.answered(self)
         if self.app is not None or not self.has_dialplan():
             self.originate_response(True, 4)
         # else: the OriginateResponse goes out when the dialplan first blocks (Wait), which
@@ -525,7 +524,8 @@ class Call:
         self.gen += 1
         c = self.chan
         if self.answer_t is None:
-            self.originate_response(False, 1)
+            # Reason is the last control frame the originate saw: ringing or nothing
+            self.originate_response(False, 3 if c.state == 5 else 0)
         self.app_end_events()
         if self.answer_t is not None:
             self.rtp_varsets(c)

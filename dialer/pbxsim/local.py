@@ -192,7 +192,7 @@ class LocalCall(Call):
         self.gen += 1
         self.app_end_events()
         if self.answer_t is None:
-            self.originate_response(False, 1)
+            self.originate_response(False, 3 if c1.state == 5 else 0)
         self.ev("SoftHangupRequest", CALL, c2, "Cause: 16\r\n")
         self.ev("HangupRequest", CALL, c1, "Cause: 16\r\n")
         self.hangup_ev(c1, 16)
@@ -227,6 +227,6 @@ class LocalCall(Call):
             return
         self.gen += 1
         if self.answer_t is None:
-            self.originate_response(False, 1)
+            self.originate_response(False, 3 if self.chan.state == 5 else 0)
         self.app_end_events()
         self._end(lambda: self.ev("HangupRequest", CALL, self.chan2, "Cause: 16\r\n"), cause)

@@ -628,9 +628,6 @@ class Sim:
             self.emit(CALL, f"Event: LocalBridge\r\nPrivilege: call,all\r\n{one}{two}"
                             f"Context: {c1.context}\r\nExten: {c1.exten}\r\nLocalOptimization: Yes\r\n\r\n")
 
-    def answered(self, call):
-        pass
-
     def record_originate(self, call):
         self.recorder.write({"event": "originate", "id": call.id, "start": call.start,
                              "actionid": call.action_id, "channelid": call.channelid,
@@ -832,6 +829,14 @@ class Sim:
             self.flush(s)
 
     def shutdown(self):
+        # calls still up are recorded as ended by the stop (no AMI events: nobody listens)
+        now = time.time()
+        for call in list(self.calls.values()):
+            call.gen += 1
+            call.outcome_override = "stopped"
+            call.done = True
+            call.end_t = now
+            self.call_done(call)
         for s in list(self.sessions.values()):
             self.close_session(s)
         self.close_listener()
