@@ -139,6 +139,15 @@ def check_no_call_outside(run, oracle, zone_of):
     return times
 
 
+def column(env, name):
+    """[(phone, value of column `name`)] of the campaign table."""
+    st = env.store()
+    try:
+        return [tuple(r) for r in st.rows(f"SELECT phone, {name} FROM {st.d.q(env.name)} ORDER BY id")]
+    finally:
+        st.close()
+
+
 def fmt(t, zone):
     return dt.datetime.fromtimestamp(t, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -189,3 +198,72 @@ def test_campaign_window_edges_pause_and_dst(dial, case):
     # ...and never while closed.
     for a, b in c["closed"]:
         assert not [t for t in every if a + 300 < t < b - 60], case
+
+
+# -- per-lead zones: an import column, and leadtimezone = auto --------------------------------
+
+# Numbers whose zone the dialer derives (international digits without '+'), and what the
+# oracle knows them to be: (number, zones the lead must be inside all of).
+DERIVED = ([(f"3314268530{i}", ("Europe/Paris",)) for i in range(4)]
+           + [(f"1212555123{i}", ("America/New_York",)) for i in range(4)]
+           + [(f"1213555123{i}", ("America/Los_Angeles",)) for i in range(4)]
+           + [(f"8133555123{i}", ("Asia/Tokyo",)) for i in range(4)]
+           # +1 208 315: Boise and Los Angeles; called only while open in both.
+           + [("12083151234", ("America/Boise", "America/Los_Angeles"))])
+# A zone given in the import file wins over the number's: a French mobile living in LA.
+EXPLICIT = [("33612345670", ("America/Los_Angeles",)), ("12125559870", ("Asia/Tokyo",)),
+            ("81335559870", ("Europe/Paris",))]
+
+# UTC hours, written by hand from the zones' rules, at which 9h opens on the transition day.
+DST_DAYS = {
+    # US springs forward 2026-03-08 (New York 07:00 UTC, LA 10:00 UTC); Europe is still on CET.
+    "2026-03-08": dict(start="2026-03-08 06:00", until="2026-03-09 01:30", opens={
+        "Europe/Paris": "2026-03-08 08:00", "America/New_York": "2026-03-08 13:00",
+        "America/Los_Angeles": "2026-03-08 16:00"}),
+    # Europe springs forward 2026-03-29 (01:00 UTC): Paris opens 07:00 UTC, not 08:00.
+    "2026-03-29": dict(start="2026-03-29 05:00", until="2026-03-30 01:30", opens={
+        "Europe/Paris": "2026-03-29 07:00", "America/New_York": "2026-03-29 13:00",
+        "America/Los_Angeles": "2026-03-29 16:00"}),
+}
+
+
+def zone_oracle(zones_of):
+    """Open for a lead only when 9h-18h is open in every one of its zones."""
+    win = Oracle([("9:00", "18:00")])
+
+    class PerLead:
+        def open(self, t, number):
+            return all(win.open(t, z) for z in zones_of[number])
+
+        def open_somewhere(self, t1, t2, number, step=20):
+            return any(self.open(t, number) for t in _samples(t1, t2, step))
+    return PerLead()
+
+
+@pytest.mark.parametrize("day", sorted(DST_DAYS))
+def test_per_lead_zones_on_dst_days(dial, day):
+    d = DST_DAYS[day]
+    zones_of = dict(DERIVED + EXPLICIT)
+    env = dial(BUSY, general=GENERAL, campaign=(
+        "timezone=Europe/Paris\nleadtimezone=auto\ntimeslot=9h-18h\npause=none\n"
+        # Few lines for many leads: closed leads must not hold up the open ones.
+        "attempts=100000\nattemptsdelay=1800\nmaxlines=3\nmaxcaps=3\n"))
+    env.cli("-c", env.name, "-a", "create", check=0)
+    listing = env.tmp / "zones.csv"
+    listing.write_text("phone,param,timezone\n" + "".join(f"{n},derived,\n" for n, _ in DERIVED)
+                       + "".join(f"{n},explicit,{z[0]}\n" for n, z in EXPLICIT))
+    env.cli("-c", env.name, "-a", "file", "-p", listing, check=0)
+    start, until, speed = epoch(d["start"]), epoch(d["until"]), 5400
+    run = SimRun(env, start, speed, until)
+    oracle = zone_oracle(zones_of)
+    # check_no_call_outside reads the zone through zone_of: here the "zone" is the number.
+    times = check_no_call_outside(run, oracle, lambda n: n)
+    # The dialer derived each zone from the number and kept the imported ones.
+    assert dict(column(env, "timezone")) == {p: " ".join(z) for p, z in zones_of.items()}
+    # Every lead was called on the day, and each zone from the moment its window opened.
+    assert set(times) == set(zones_of), sorted(set(zones_of) - set(times))
+    for zone, opening in d["opens"].items():
+        opening = epoch(opening)
+        numbers = [n for n, z in zones_of.items() if z == (zone,)]
+        first = first_call_after([t for n in numbers for t in times[n]], opening)
+        assert first is not None and first - opening < 40 * 60, (day, zone, first and fmt(first, zone))
