@@ -5,7 +5,7 @@ the dialer (Events: call,system,user), pipelines Originates as fast as the simul
 them while reading every event, and reports originates/s, events/s and the peak number of
 concurrent calls (every call answers after 10 ms and talks `--talk` seconds).
 
-    .venv/bin/python bench/pbxsim_bench.py [--calls 20000] [--talk 4] [--runs 3]
+    .venv/bin/python bench/pbxsim_bench.py [--calls 20000] [--talk 4] [--runs 3] [--events on]
 """
 import argparse
 import json
@@ -35,7 +35,7 @@ def control(path, cmd):
         return s.recv(65536).decode()
 
 
-def run_once(calls, talk, window):
+def run_once(calls, talk, window, events):
     tmp = tempfile.mkdtemp(prefix="pbxbench-")
     port = free_port()
     scen = Path(tmp) / "s.yaml"
@@ -43,6 +43,11 @@ def run_once(calls, talk, window):
     ctl = os.path.join(tmp, "ctl")
     cmd = [sys.executable, "-m", "dialer.pbxsim", "--port", str(port), "--scenario", str(scen),
            "--control", ctl, "--record", os.path.join(tmp, "rec.jsonl"), "--quiet"]
+    if events != "call,system,user":
+        mconf = Path(tmp) / "manager.conf"
+        mconf.write_text("[general]\nchannelvars = DIALER_ID,DIALER_CAMPAIGN,DIALER_STATUS\n"
+                         "[dialer]\nsecret = 1234\nread = all\nwrite = originate\n")
+        cmd += ["--manager-conf", str(mconf)]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0"] + cmd
     proc = subprocess.Popen(cmd, cwd=ROOT)
@@ -54,7 +59,7 @@ def run_once(calls, talk, window):
             except OSError:
                 time.sleep(0.05)
         sock.sendall(b"Action: Login\r\nUsername: dialer\r\nSecret: 1234\r\n"
-                     b"Events: call,system,user\r\n\r\n")
+                     b"Events: " + events.encode() + b"\r\n\r\n")
         tpl = ("Action: Originate\r\nActionID: b{n}\r\nChannel: SIP/06{n:08d}@voip-out\r\n"
                "Application: Wait\r\nData: 60\r\nTimeout: 30000\r\nCallerID: \"Dialer\" <5550000>\r\n"
                "Variable: DIALER_ID=bench:{n}\r\nVariable: DIALER_CAMPAIGN=bench\r\n"
@@ -107,10 +112,13 @@ def main():
     ap.add_argument("--talk", type=float, default=4.0)
     ap.add_argument("--window", type=int, default=1000, help="originates in flight")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--events", default="call,system,user",
+                    help="the login's Events: (the dialer's is call,system,user; 'on' adds the "
+                         "dialplan class: VarSet, Newexten)")
     a = ap.parse_args()
-    results = [run_once(a.calls, a.talk, a.window) for _ in range(a.runs)]
+    results = [run_once(a.calls, a.talk, a.window, a.events) for _ in range(a.runs)]
     med = {k: statistics.median(r[k] for r in results) for k in results[0]}
-    print(f"pbxsim: {a.calls} originates, talk {a.talk}s, {a.runs} runs (median): "
+    print(f"pbxsim: Events: {a.events}, {a.calls} originates, talk {a.talk}s, {a.runs} runs (median): "
           f"{med['originates_per_s']:.0f} originates/s, {med['events_per_s']:.0f} events/s, "
           f"{med['mb_per_s']:.1f} MB/s, peak {med['peak_concurrent']:.0f} concurrent calls")
     return 0

@@ -144,3 +144,12 @@ def test_scenario_errors_are_one_line(text, expected):
     with pytest.raises(scenario.ScenarioError) as e:
         scenario.load(text=text)
     assert str(e.value).startswith(expected) and "\n" not in str(e.value)
+
+
+def test_timestampevents_adds_timestamp_after_privilege(pbxsim, ami_client):
+    sim = pbxsim(manager_conf="[general]\ntimestampevents = yes\n"
+                              "[dialer]\nsecret = 1234\nread = system\nwrite = call\n")
+    c = ami_client(sim)
+    c.login()
+    ev = c.read()
+    assert [k for k, _ in ev][:3] == ["Event", "Privilege", "Timestamp"]

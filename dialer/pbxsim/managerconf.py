@@ -2,7 +2,7 @@
 with globs (manager.d/*.conf), `;` comments and `;-- --;` blocks.
 
 Only what an AMI server needs is interpreted: [general] enabled/port/bindaddr/channelvars/
-authtimeout, and per user secret/read/write/deny/permit/writetimeout.
+authtimeout/timestampevents, and per user secret/read/write/deny/permit/writetimeout.
 """
 import glob
 import ipaddress
@@ -69,6 +69,7 @@ class ManagerConf:
     bindaddr: str = "0.0.0.0"
     channelvars: list = field(default_factory=list)
     authtimeout: float = 30.0
+    timestampevents: bool = False
     users: dict = field(default_factory=dict)
     path: str = "<built-in>"
 
@@ -225,6 +226,8 @@ def load(path: str) -> ManagerConf:
                 except ValueError:
                     raise ConfigError(f"{vf}:{vl}: bindaddr = {value!r}: expected an IP address") from None
                 conf.bindaddr = value
+            if "timestampevents" in body:
+                conf.timestampevents = body["timestampevents"][-1][0].lower() in ("yes", "true", "1", "on")
             if "authtimeout" in body:
                 conf.authtimeout = float(_int(body["authtimeout"], "authtimeout", 1, 86400))
             for value, _, _ in body.get("channelvars", []):

@@ -186,8 +186,15 @@ class Sim:
             w |= s.evmask
         self.want = w
 
+    def stamp(self, text):
+        """manager.conf timestampevents=yes: Timestamp: right after Privilege:."""
+        if not self.conf.timestampevents:
+            return text
+        cut = text.index("\r\n", text.index("\r\n") + 2) + 2
+        return f"{text[:cut]}Timestamp: {time.time():.6f}\r\n{text[cut:]}"
+
     def emit(self, cat, text):
-        data = text.encode()
+        data = self.stamp(text).encode()
         self.stats["events"] += 1
         for s in self.listeners:
             if s.evmask & cat == cat:
@@ -345,16 +352,16 @@ class Sim:
         if sess.evmask & SYSTEM:
             up = int(time.monotonic() - self.boot)
             rl = int(time.monotonic() - self.last_reload)
-            sess.send(f"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: {up}\r\n"
-                      f"LastReload: {rl}\r\nStatus: Fully Booted\r\n\r\n")
+            sess.send(self.stamp(f"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: {up}\r\n"
+                                 f"LastReload: {rl}\r\nStatus: Fully Booted\r\n\r\n"))
         if sess.evmask & SECURITY:
             now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000+0000"
-            sess.send(f"Event: SuccessfulAuth\r\nPrivilege: security,all\r\nEventTV: {now}\r\n"
+            sess.send(self.stamp(f"Event: SuccessfulAuth\r\nPrivilege: security,all\r\nEventTV: {now}\r\n"
                       f"Severity: Informational\r\nService: AMI\r\nEventVersion: 1\r\n"
                       f"AccountID: {name}\r\nSessionID: 0x{id(sess):x}\r\n"
                       f"LocalAddress: IPV4/TCP/{self.host}/{self.port}\r\n"
                       f"RemoteAddress: IPV4/TCP/{ip}/{sess.addr[1]}\r\nUsingPassword: 0\r\n"
-                      f"SessionTV: {now}\r\n\r\n")
+                      f"SessionTV: {now}\r\n\r\n"))
 
     def _auth_failed(self, sess, aid):
         sess.send(protocol.response("Error", aid, ["Message: Authentication failed"]))

@@ -32,8 +32,13 @@ Attributes and methods of the returned object:
     stats()                     dict: live_calls, live_channels, sessions, logged_in, port,
                                 hung, listening, originates, events
     wait_listening(timeout=10)  block until the AMI port accepts again (after restart/crash)
-    stop()                      SIGTERM and wait (the record is flushed); kill(): SIGKILL
+    stop()                      SIGTERM and wait (the record is flushed; calls still up are
+                                recorded with outcome "stopped"); kill(): SIGKILL
     log()                       the simulator's stderr so far
+
+Also here: fixture `ami_client` (ami_client(sim) -> AmiClient: a raw CRLF AMI client for
+protocol tests: .banner, .login(), .action(name, **headers), .send(raw), .read() -> [(k, v)],
+.read_until(pred)), `msg_get(msg, key)` and `free_port()`.
 """
 import json
 import os
