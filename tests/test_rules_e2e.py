@@ -128,13 +128,13 @@ def check_no_call_outside(run, oracle, zone_of):
         # The claim happened in [early, late]: legal only if the window was open at some
         # instant of it (a wider gap would hide nothing: it is a few simulated minutes).
         if not oracle.open_somewhere(early, late, zone):
-            bad.append((rec["number"], zone, fmt(late, zone)))
+            bad.append((rec["number"], zone, fmt(late, "UTC")))
         times.setdefault(rec["number"], []).append(late)
     for phone, row in run.rows.items():
         if row["attempts"]:
             t = run.claimed_at(row)
             if not oracle.open(t, zone_of(phone)):
-                bad.append(("claim in the table", phone, zone_of(phone), fmt(t, zone_of(phone))))
+                bad.append(("claim in the table", phone, zone_of(phone), fmt(t, "UTC")))
     assert not bad, f"{len(bad)} call(s) outside the window, e.g. {bad[:5]}"
     return times
 
