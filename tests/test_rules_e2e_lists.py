@@ -1,0 +1,142 @@
+"""Who may be called, end to end: do-not-call list, blacklists, multiplecalls = false,
+`filter` and the f_* code filters, `explain`, SIGHUP. The real `dialer` command and
+`dialer --service`, a real dialer-pbxsim, SQLite and MariaDB; assertions come from pbxsim's
+record of what was dialled and from the campaign table."""
+import collections
+import datetime as dt
+import signal
+
+import pytest
+
+from dialer import codes
+
+pytestmark = pytest.mark.slow
+
+ANSWER = {"seed": 9, "default": {"outcome": "answer", "ring": 0.01, "talk": 0.05, "status": 12}}
+BUSY = {"seed": 9, "default": {"outcome": "busy", "ring": 0.01}}
+
+
+def dialled(sim, campaign=None):
+    """Numbers the PBX was asked to call (by `campaign`, from the ChannelId d-<campaign>-...)."""
+    return collections.Counter(r["number"] for r in sim.records() if r.get("channelid")
+                               and (campaign is None or r["channelid"].startswith(f"d-{campaign}-")))
+
+
+def settled(env, phones, n=1):
+    """The leads `phones` have each been attempted n times and none is in progress."""
+    rows = env.leads()
+    ok = all(p in rows and rows[p]["attempts"] >= n and rows[p]["owner"] is None for p in phones)
+    return rows if ok and env.sim.stats()["live_calls"] == 0 else None
+
+
+def dial_until(env, phones, n=1, timeout=60):
+    proc = env.service()
+    rows = env.wait_for(lambda: settled(env, phones, n), timeout=timeout, proc=proc, what=f"{phones} attempted")
+    assert env.stop(proc) == 0, env.output(proc)
+    return rows
+
+
+def add_campaign(env, name, leads):
+    """Create and fill campaign `name` (its section must be in env's dialer.conf)."""
+    env.cli("-c", name, "-a", "create", check=0)
+    path = env.tmp / f"{name}-leads.txt"
+    path.write_text("".join(p + "\n" for p in leads))
+    env.cli("-c", name, "-a", "file", "-p", path, check=0)
+
+
+# -- do-not-call and blacklists ----------------------------------------------------------------
+
+def test_dnc_and_blacklisted_numbers_are_never_dialled(dial):
+    leads = [f"3319000{i:04d}" for i in range(12)]
+    dnc_cli, dnc_file, bl_file, bl_cli, marks8 = leads[0:2], leads[2:4], leads[4:6], leads[6:7], leads[7]
+    scenario = dict(ANSWER, rules=[{"number": f"^{marks8}$", "outcome": "answer", "status": 8}])
+    env = dial(scenario, leads=leads, campaign="usednc=true\nblacklist=optout\n")
+    env.cli("-a", "dnc-add", "-p", *dnc_cli, check=0)
+    (env.tmp / "dnc.txt").write_text("\n".join(dnc_file + [dnc_cli[0]]) + "\n")
+    out = env.cli("-a", "dnc-import", "-p", env.tmp / "dnc.txt", check=0).stdout
+    assert "imported 2" in out and "duplicates skipped 1" in out, out
+    (env.tmp / "optout.txt").write_text("\n".join(bl_file) + "\n")
+    env.cli("-a", "blacklist-import", "-c", "optout", "-p", env.tmp / "optout.txt", check=0)
+    env.cli("-a", "blacklist-add", "-c", "optout", "-p", *bl_cli, check=0)
+    barred = set(dnc_cli + dnc_file + bl_file + bl_cli)
+    allowed = [p for p in leads if p not in barred]
+
+    rows = dial_until(env, allowed)
+    assert dialled(env.sim) == collections.Counter(allowed)
+    for p in barred:
+        assert (rows[p]["attempts"], rows[p]["disposition"]) == (0, codes.NOT_YET_CALLED), rows[p]
+    # The application said "do not call": the number joined the do-not-call list...
+    assert rows[marks8]["disposition"] == codes.DO_NOT_CALL
+    assert env.cli("-a", "dnc-count", check=0).stdout.split() == ["5"]
+    assert marks8 in env.cli("-a", "dnc-dump", check=0).stdout.split()
+
+    # ...so another campaign with usednc = true never calls it; one without the list still may.
+    with env.conf.open("a") as fh:
+        fh.write("\n[other]\nusednc=true\n\n[nodnc]\nusednc=false\n")
+    add_campaign(env, "other", [marks8, "3319999999"])
+    add_campaign(env, "nodnc", [dnc_cli[1]])
+    proc = env.service()
+    env.wait_for(lambda: dialled(env.sim, "other")["3319999999"] and dialled(env.sim, "nodnc")[dnc_cli[1]]
+                 and env.sim.stats()["live_calls"] == 0, proc=proc, what="the new campaigns dialled")
+    assert env.stop(proc) == 0, env.output(proc)
+    assert dialled(env.sim, "other") == collections.Counter(["3319999999"])
+    assert dialled(env.sim)[marks8] == 1
+    assert dialled(env.sim, "nodnc") == collections.Counter([dnc_cli[1]])
+
+
+# -- multiplecalls = false ------------------------------------------------------------------------
+
+def overlaps(*sims):
+    """Numbers that had two calls up at once, across every simulator's record (real time)."""
+    spans = collections.defaultdict(list)
+    for sim in sims:
+        for r in sim.records():
+            if r.get("channel") is not None:
+                spans[r["number"]].append((r["start"], r["end"] if r["end"] is not None else float("inf")))
+    bad = []
+    for number, s in spans.items():
+        s.sort()
+        bad += [number for a, b in zip(s, s[1:]) if b[0] < a[1]]
+    return bad
+
+
+TWO_CAMPAIGNS = "maxlines=8\nmaxcaps=8\nmultiplecalls={mc}\n\n[campb]\nmaxlines=8\nmaxcaps=8\nmultiplecalls={mc}\n"
+
+
+@pytest.mark.parametrize("multiplecalls", ["false", "true"])
+def test_multiplecalls_false_never_rings_a_number_twice_at_once(dial, multiplecalls):
+    leads = [f"4420{i:06d}" for i in range(16)]
+    env = dial({"seed": 1, "default": {"outcome": "answer", "ring": 0.05, "talk": 0.4}}, leads=leads,
+               campaign=TWO_CAMPAIGNS.format(mc=multiplecalls))
+    add_campaign(env, "campb", leads)
+    env.run(timeout=120, check=0)
+    # Each number once per campaign...
+    assert dialled(env.sim) == collections.Counter(leads * 2)
+    if multiplecalls == "false":
+        # ...and never twice at the same moment.
+        assert not overlaps(env.sim)
+    else:
+        # The control: the same campaigns do ring numbers twice at once without the rule.
+        assert overlaps(env.sim)
+
+
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_multiplecalls_false_across_two_dialers_sharing_mariadb(dial, backend):
+    leads = [f"4421{i:06d}" for i in range(24)]
+    scenario = {"seed": 2, "default": {"outcome": "answer", "ring": 0.05, "talk": 0.3}}
+    envs = [dial(scenario, campaign=TWO_CAMPAIGNS.format(mc="false"), general=f"instance=node{k}\n", tag=f"-{k}")
+            for k in range(2)]
+    add_campaign(envs[0], envs[0].name, leads)
+    add_campaign(envs[0], "campb", leads)
+    procs = [e.service() for e in envs]
+
+    def done():
+        return (sum(dialled(e.sim).total() for e in envs) >= 2 * len(leads)
+                and all(e.sim.stats()["live_calls"] == 0 for e in envs))
+    envs[0].wait_for(done, timeout=90, what="every lead of both campaigns dialled")
+    for e, p in zip(envs, procs):
+        assert e.stop(p) == 0, e.output(p)
+    total = dialled(envs[0].sim) + dialled(envs[1].sim)
+    assert total == collections.Counter(leads * 2)
+    assert dialled(envs[0].sim) and dialled(envs[1].sim)       # both dialers took part
+    assert not overlaps(envs[0].sim, envs[1].sim)
