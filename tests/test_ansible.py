@@ -203,6 +203,55 @@ def test_dialer_role_refuses_a_value_that_would_become_a_comment(tmp_path):
     assert "a ;b" not in proc.stdout
 
 
+def test_mariadb_role_unix_socket_user_has_no_password_and_no_tcp_account(tmp_path):
+    host, port, _user, _password = mysql_server()
+    name = "dlr_ans_" + secrets.token_hex(4)
+    pb, inv = role_play(tmp_path, "mariadb", {
+        "mariadb_install_server": False, "mariadb_database": name, "mariadb_user": name,
+        "mariadb_auth": "unix_socket", "mariadb_login_unix_socket": "",
+        "mariadb_login_host": host, "mariadb_login_port": port})
+    env = toolchain_env("debian")
+    try:
+        first = run(["ansible-playbook", "-i", inv, pb], env)
+        assert first.returncode == 0, first.stdout[-4000:]
+        again = run(["ansible-playbook", "-i", inv, pb], env)
+        assert recap(again.stdout)["changed"] == 0, changed_tasks(again.stdout)
+        conn = mysql_connect()
+        with conn.cursor() as cur:
+            cur.execute("SELECT Host FROM mysql.user WHERE User = %s", (name,))
+            assert [r[0] for r in cur.fetchall()] == ["localhost"]
+            cur.execute(f"SHOW CREATE USER `{name}`@localhost")
+            assert "IDENTIFIED VIA unix_socket" in cur.fetchone()[0]
+            cur.execute(f"SHOW GRANTS FOR `{name}`@localhost")
+            grants = " ".join(r[0] for r in cur.fetchall())
+        conn.close()
+        assert f"ON `{name}`.*" in grants and "ALL PRIVILEGES" not in grants and "GRANT OPTION" not in grants
+    finally:
+        drop_db_and_user(name)
+
+
+def test_monitoring_role_creates_missing_sections_and_is_idempotent(tmp_path):
+    prom = tmp_path / "prometheus.yml"
+    prom.write_text("global:\n  scrape_interval: 15s\n")
+    pb, inv = role_play(tmp_path, "monitoring", {
+        "monitoring_prometheus_config": str(prom),
+        "monitoring_prometheus_rules_path": str(tmp_path / "dialer-alerts.yml"),
+        "monitoring_scrape_targets": ["10.1.2.3:9317"], "monitoring_grafana": False})
+    env = toolchain_env("debian")
+    first = run(["ansible-playbook", "-i", inv, pb], env)
+    assert first.returncode == 0, first.stdout[-4000:]
+    text = prom.read_text()
+    assert text.startswith("global:\n  scrape_interval: 15s\n")
+    assert "rule_files:\n  - \"%s\"" % (tmp_path / "dialer-alerts.yml") in text
+    assert 'scrape_configs:\n  - job_name: "dialer"' in text and '["10.1.2.3:9317"]' in text
+    if Path("/usr/bin/promtool").exists():
+        check = subprocess.run(["/usr/bin/promtool", "check", "config", prom], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+    again = run(["ansible-playbook", "-i", inv, pb], env)
+    assert recap(again.stdout)["changed"] == 0, changed_tasks(again.stdout)
+    assert prom.read_text() == text
+
+
 # ------------------------------------------------------------------------------------------
 # the whole playbook against this machine
 
@@ -374,6 +423,16 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
         assert (astdir / "extensions-dialer.conf").read_text() == \
             (ROOT / "dialer" / "data" / "extensions-dialer.conf").read_text()
         assert (astdir / "extensions.conf").read_text().endswith('#include "extensions-dialer.conf"\n')
+
+        # a campaign dropped from the inventory loses its file (not a hand-written one)
+        Path("/etc/dialer.d/zz-local.conf").write_text(f"[{campaigns[0]}]\nmaxlines = 5\n")
+        extra["dialer_campaigns"] = extra["dialer_campaigns"][:1]
+        varsfile.write_text(json.dumps(extra))
+        shrink = run(playbook, env)
+        assert shrink.returncode == 0, shrink.stdout[-6000:]
+        assert not Path(f"/etc/dialer.d/{campaigns[1]}.conf").exists()
+        assert Path(f"/etc/dialer.d/{campaigns[0]}.conf").exists() and Path("/etc/dialer.d/zz-local.conf").exists()
+        assert "Reload dialer.service" in shrink.stdout or "dialer.service not reloaded" in shrink.stdout
 
         # monitoring: the scrape job and rules went into the (temporary) prometheus.yml
         prom = (promdir / "prometheus.yml").read_text()
