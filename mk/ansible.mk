@@ -12,7 +12,7 @@ ANSIBLE_VENV := build/ansible-current
 ANSIBLE_CURRENT := ansible-core==2.19.14 ansible-lint==26.10.1
 ANSIBLE_COLLECTIONS := /usr/lib/python3/dist-packages
 
-.PHONY: deps-ansible ansible-lint
+.PHONY: deps-ansible ansible-lint check-ansible
 
 deps-ansible: $(ANSIBLE_VENV)/.stamp
 	@dpkg -s ansible ansible-lint >/dev/null 2>&1 || { $(MAKE) --no-print-directory apt-update && \
@@ -31,3 +31,7 @@ ansible-lint: deps-ansible
 	cd ansible && ansible-lint --offline --profile production
 	cd ansible && PATH="$(CURDIR)/$(ANSIBLE_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH=$(ANSIBLE_COLLECTIONS) \
 		ansible-lint --offline --profile production
+
+# The Ansible tests alone (the converge test installs and purges the dialer package).
+check-ansible: venv mariadb deps-ansible
+	$(VPY) -m pytest -q tests/test_ansible.py

@@ -203,6 +203,7 @@ def test_dialer_role_refuses_a_value_that_would_become_a_comment(tmp_path):
     assert "a ;b" not in proc.stdout
 
 
+@pytest.mark.mysql
 def test_mariadb_role_unix_socket_user_has_no_password_and_no_tcp_account(tmp_path):
     host, port, _user, _password = mysql_server()
     name = "dlr_ans_" + secrets.token_hex(4)
