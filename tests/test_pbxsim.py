@@ -1,5 +1,4 @@
 """dialer-pbxsim: the AMI protocol, the call model and the record, over real TCP."""
-import time
 
 import pytest
 

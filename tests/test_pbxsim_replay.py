@@ -20,7 +20,6 @@ and are left out; the actions are derived from the transcript (no .sent.txt ther
 import re
 import socket
 import time
-from pathlib import Path
 
 import pytest
 

@@ -133,6 +133,11 @@ class Call:
         self.done = False
         self.on_response = None                   # sync (Async: false) originates wait on this
         self.gen = 0                              # bumps when a pending timer must be ignored
+        self.steps = None                         # scenario dialplan run by the channel
+        self.step_i = 0
+        self.current_app = None
+        self.outcome_override = None              # "shutdown", "crashed", "stopped"
+        self.full = False                         # refused by the capacity limits
 
     # ---- event helpers -------------------------------------------------------------
     def ev(self, name, cat, chan, extra=""):
@@ -493,9 +498,9 @@ class Call:
         if self.style == "sip":
             self.rtp_varsets(c, 5)
         self.ev("HangupRequest", CALL, c, f"Cause: {cause}\r\n")
-        if getattr(self, "steps", None) is not None:
+        if self.steps is not None:
             # the dialplan notices the hangup: AMD reports it, then the PBX ends
-            if getattr(self, "current_app", None) == "amd":
+            if self.current_app == "amd":
                 self.varset(c, "AMDSTATUS", "HANGUP")
                 self.varset(c, "AMDCAUSE", "")
             self.ev("SoftHangupRequest", CALL, c, "Cause: 16\r\n")

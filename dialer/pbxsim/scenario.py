@@ -24,6 +24,7 @@ OUTCOMES = {
     "nochannel": (None, False),
     "sip": (None, False),
 }
+ANSWERED = ("answer", "machine", "fax")
 RULE_MATCH_KEYS = ("prefix", "number", "peer", "tech")
 PARAM_KEYS = ("outcome", "ring", "talk", "status", "userevents", "result", "code", "hangup",
               "ringing", "amd", "amdcause", "amdtime", "weight")
@@ -182,7 +183,9 @@ class Scenario:
         if not isinstance(dflt, dict):
             raise ScenarioError(f"{_where(src, data, 'default')}: expected a mapping")
         self.default = dict(DEFAULTS)
-        self.default.update(_params(src, dflt, False))
+        given = _params(src, dflt, False)
+        self.default.update(given)
+        self.default_given = set(given)
         rules = data.get("rules") or []
         if not isinstance(rules, list):
             raise ScenarioError(f"{_where(src, data, 'rules')}: expected a list of rules")
@@ -238,36 +241,27 @@ class Scenario:
     def pick(self, number, peer, tech) -> dict:
         """-> concrete parameters for one call (random draws done here, in call order)."""
         p = dict(self.default)
+        given = set(self.default_given)
         for rule in self.rules:
             if rule.matches(number, peer, tech):
                 p.update(rule.params)
+                given |= set(rule.params)
                 if rule.choices:
                     choice = self.rng.choices(rule.choices, rule.weights)[0]
                     p.update(choice)
+                    given |= set(choice)
                 break
         p.pop("weight", None)
-        if p["outcome"] not in ("answer", "machine", "fax") and "ring" not in _explicit(self, number, peer, tech):
-            p["ring"] = REJECT_RING if p["outcome"] != "noanswer" else p["ring"]
+        if p["outcome"] not in ANSWERED + ("noanswer",) and "ring" not in given:
+            p["ring"] = REJECT_RING
         ts = self.timescale
         p["ring"] = self._draw(p["ring"]) * ts
         p["talk"] = self._draw(p["talk"]) * ts
         p["amdtime"] = self._draw(p["amdtime"]) * ts
         if p["ringing"] is None:
             # a far end that answers or never answers sends 180 first; rejections do not
-            p["ringing"] = p["outcome"] in ("answer", "machine", "fax", "noanswer")
+            p["ringing"] = p["outcome"] in ANSWERED + ("noanswer",)
         return p
-
-
-def _explicit(sc, number, peer, tech):
-    """Keys a matching rule or the default set explicitly (so ring for rejections can differ)."""
-    keys = set()
-    for rule in sc.rules:
-        if rule.matches(number, peer, tech):
-            keys |= set(rule.params)
-            for c in rule.choices or ():
-                keys |= set(c)
-            break
-    return keys | set(k for k in sc.default if sc.default[k] != DEFAULTS.get(k))
 
 
 def load(path=None, text=None) -> Scenario:

@@ -1,5 +1,4 @@
 """The AMI server: one thread, one selector, timers in a heap, buffered non-blocking writes."""
-import errno
 import heapq
 import itertools
 import json
@@ -13,7 +12,7 @@ import traceback
 from . import protocol, record
 from .channels import Call
 from .local import LocalCall
-from .managerconf import ALL_CLASSES, CLASS_BITS, EVENT_CLASSES, classes_to_str, parse_classes
+from .managerconf import ALL_CLASSES, CLASS_BITS
 
 SYSTEM = CLASS_BITS["system"]
 CALL = CLASS_BITS["call"]
@@ -35,7 +34,10 @@ AUTHORITY = {
 # Applications that need the extra `system` write class on Originate (manager.c).
 SYSTEM_APPS = ("system", "exec", "trysystem", "eval")
 
-KNOWN_TECHS = {"sip": ("SIP", "PJSIP", "Local", "IAX2", "DAHDI"), "pjsip": ("PJSIP", "Local", "IAX2", "DAHDI")}
+# Asterisk 20 loads chan_sip and chan_pjsip; Asterisk 22 has no chan_sip. Technology names
+# are case-insensitive; channels carry the canonical spelling.
+KNOWN_TECHS = {"sip": {"sip": "SIP", "pjsip": "PJSIP", "local": "Local"},
+               "pjsip": {"pjsip": "PJSIP", "local": "Local"}}
 
 
 def parse_dialstring(dialstring):
@@ -553,7 +555,9 @@ class Sim:
         is_async = msg.get("Async").strip().lower() in ("true", "yes", "1", "on", "y", "t")
 
         tech, resource, number, peer = parse_dialstring(dialstring)
-        style = tech.lower() if tech.lower() in ("sip", "pjsip", "local") else "sip"
+        style = tech.lower()
+        known = KNOWN_TECHS[self.driver]
+        tech = known.get(style, tech)
         params = self.scenario.pick(number, peer, tech)
         self.stats["originates"] += 1
         dial = {"dialstring": dialstring, "tech": tech, "resource": resource, "number": number,
@@ -574,8 +578,7 @@ class Sim:
                     sess.send(protocol.response("Error", aid, ["Message: Originate failed"]))
                 self.unblock(sess)
             call.on_response = done
-        known = KNOWN_TECHS[self.driver]
-        if (tech not in known or params["outcome"] == "nochannel"
+        if (style not in known or params["outcome"] == "nochannel"
                 or (channelid is not None and channelid in self.by_uniqueid)):
             return call.nochannel()
         if not self.admit():
@@ -651,10 +654,10 @@ class Sim:
                 self.channel_gone(c)
         self.recorder.write({"event": "end", "id": call.id,
                              "channel": call.chan.name if call.chan else None,
-                             "outcome": getattr(call, "outcome_override", None) or call.outcome,
+                             "outcome": call.outcome_override or call.outcome,
                              "reason": call.reason, "cause": call.cause,
                              "answer": call.answer_t, "end": call.end_t,
-                             "full": getattr(call, "full", False),
+                             "full": call.full,
                              "status": call.chan.vars.get("DIALER_STATUS") if call.chan else None})
 
     # ---- faults ------------------------------------------------------------------------
