@@ -122,9 +122,11 @@ def test_package_installs_without_systemd_running(installed):
 def test_installed_dialer_runs_on_debian_python(installed):
     proc = sh(["/usr/bin/python3", "/usr/bin/dialer", "--version"])
     assert VERSION in proc.stdout + proc.stderr
-    # The bundled pyst2 is found on its private path by the installed command alone.
-    proc = sh(["/usr/bin/dialer", "--help"])
-    assert "--campaign" in proc.stdout
+    assert "--campaign" in sh(["/usr/bin/dialer", "--help"]).stdout
+    # The modules and the bundled pyst2 are private to the commands: other programs
+    # importing "dialer" or "asterisk" do not get them.
+    for module in ("dialer", "asterisk"):
+        assert sh(["/usr/bin/python3", "-c", f"import {module}"], check=False).returncode != 0, module
 
 
 def test_upgrade_never_stops_or_restarts_the_service(deb, tmp_path):
@@ -334,7 +336,9 @@ def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
                                       stdout=log, stderr=log)
             wait_for(lambda: len(originates(record)) >= 2, "the first calls")
 
-            sh(APT + ["install", str(new_deb)])
+            # As docs/packaging.md says for unattended upgrades: keep the admin's dialer.conf
+            # without asking, even when the new package ships a changed one.
+            sh(APT + ["-o", "Dpkg::Options::=--force-confold", "install", str(new_deb)])
 
             assert sh(["dpkg-query", "-W", "-f=${Version}", "dialer"]).stdout == newer
             assert daemon.poll() is None, "the upgrade stopped the running dialer"
