@@ -12,10 +12,15 @@ DEB_DIST := dist
 DEB_FILE := $(DEB_DIST)/dialer_$(DEB_VERSION)_all.deb
 DEB_VENDOR := build/vendor
 DEB_TOOLS := dpkg-dev debhelper dh-python python3-all python3-setuptools lintian
-# What the copy leaves out: VCS data, local builds and caches, and the test suite.
+# The copy: in a git checkout, every file git would see (tracked or new, .gitignore
+# honoured, so new ignored build output stays out); elsewhere all but these.
 DEB_EXCLUDES := --exclude-vcs --exclude=./.venv --exclude=./build --exclude=./dist \
 	--exclude='*.egg-info' --exclude=__pycache__ --exclude='*.pyc' --exclude=.pytest_cache \
-	--exclude=./demo --exclude=./bench-out --exclude=./tests --exclude=./.ci
+	--exclude=./demo --exclude=./bench-out
+DEB_TREE := if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		tar -cf - --null --files-from=- --ignore-failed-read --warning=no-failed-read; \
+	else tar -cf - $(DEB_EXCLUDES) .; fi
 
 .PHONY: deb deb-tools deb-lint deps-deb
 
@@ -42,7 +47,7 @@ deb: deb-tools $(DEB_VENDOR)/.pyst2
 	@test -n "$(DEB_VERSION)" || { echo "deb: no __version__ in dialer/__init__.py" >&2; exit 2; }
 	rm -rf $(DEB_BUILDDIR)
 	mkdir -p $(DEB_SRCDIR) $(DEB_DIST)
-	tar -cf - $(DEB_EXCLUDES) . | tar -xf - -C $(DEB_SRCDIR)
+	$(DEB_TREE) | tar -xf - -C $(DEB_SRCDIR)
 	rm -rf $(DEB_SRCDIR)/debian && cp -r packaging/debian $(DEB_SRCDIR)/debian
 	mkdir -p $(DEB_SRCDIR)/debian/vendor && cp $(DEB_VENDOR)/pyst2-*.tar.gz $(DEB_SRCDIR)/debian/vendor/
 	@# The package version follows dialer.__version__: a bump gets a changelog entry here.
