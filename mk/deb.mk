@@ -29,13 +29,12 @@ deps-deb:
 	@$(call need-deb,logrotate,logrotate)
 TEST_PREREQS += deps-deb
 
-# need-deb keys on a command; python3-all, python3-setuptools and dh-python have none
-# usable, so dpkg -s decides for each package.
+# Like need-deb, but keyed on the packages (python3-all and python3-setuptools have no
+# command of their own), and one apt-get for all of them on a fresh machine.
 deb-tools:
 	@missing=""; for p in $(DEB_TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-	@$(call need-deb,dpkg-buildpackage,dpkg-dev)
 
 $(DEB_VENDOR)/.pyst2: packaging/debian/pyst2.requirements | venv
 	@mkdir -p $(DEB_VENDOR)
