@@ -239,3 +239,85 @@ def _table(conf, name):
         return st.rows(f"SELECT id, phone, attempts, disposition FROM {st.d.q(name)} ORDER BY id")
     finally:
         st.close()
+
+
+# -- explain -------------------------------------------------------------------------------------
+
+def refused_rules(text):
+    """The rules an `explain` output says NO to (its lines: 'NO  <rule, 13 wide> <why>')."""
+    return {line[4:17].strip() for line in text.splitlines() if line.startswith("NO ")}
+
+
+def test_explain_gives_the_reason_a_lead_is_not_dialled(dial):
+    h = dt.datetime.now(dt.timezone.utc).hour
+    # Open now in UTC (an hour either side), never in Tokyo (UTC+9).
+    window = f"{(h - 1) % 24}h-{(h + 2) % 24}h"
+    env = dial(BUSY, general="loopms=100\n", campaign=(
+        f"timezone=UTC\nleadtimezone=UTC\ntimeslot={window}\nusednc=true\nblacklist=optout\nattempts=1\n"))
+    env.cli("-c", env.name, "-a", "create", check=0)
+    (env.tmp / "leads.csv").write_text("phone,param,timezone\n3370000001,dnc,\n3370000002,bl,\n"
+                                       "3370000003,tokyo,Asia/Tokyo\n3370000004,burn,\n")
+    env.cli("-c", env.name, "-a", "file", "-p", env.tmp / "leads.csv", check=0)
+    env.cli("-a", "dnc-add", "-p", "3370000001", check=0)
+    env.cli("-a", "blacklist-add", "-c", "optout", "-p", "3370000002", check=0)
+    dial_until(env, ["3370000004"])              # busy with attempts = 1: -8, attempts exhausted
+    env.cli("-c", env.name, "-a", "insert", "-p", "3370000005", "fresh", check=0)
+    assert dialled(env.sim) == collections.Counter(["3370000004"])
+
+    def explain(phone):
+        return env.cli("-a", "explain", "-c", env.name, "-p", phone, check=0).stdout
+
+    expected = {"3370000001": {"dnc"}, "3370000002": {"blacklist"}, "3370000003": {"timeslot", "next window"},
+                "3370000004": {"disposition", "attempts"}, "3370000005": set()}
+    for phone, rules in expected.items():
+        out = explain(phone)
+        assert refused_rules(out) == rules, (phone, out)
+        assert out.rstrip().endswith("=> dialable now" if not rules else "=> not dialable now"), out
+    assert "outside" in explain("3370000003") and "Asia/Tokyo" in explain("3370000003")
+    assert "do-not-call" in explain("3370000001") and "optout" in explain("3370000002")
+    assert "-8 (Burned)" in explain("3370000004") or "is final" in explain("3370000004")
+    # An unknown number: exit 1 and says so.
+    proc = env.cli("-a", "explain", "-c", env.name, "-p", "3379999999", check=1)
+    assert "no lead" in proc.stdout
+
+
+# -- SIGHUP ------------------------------------------------------------------------------------------
+
+def test_sighup_applies_active_and_timeslot_without_a_restart(dial):
+    h = dt.datetime.now(dt.timezone.utc).hour
+    closed = f"{(h + 3) % 24}h-{(h + 5) % 24}h"
+    # Both campaigns redial busy numbers without pause; campb is the witness that the dialer
+    # keeps working while camp is held back by its new rules.
+    keys = "attempts=1000000\nattemptsdelay=0\nmaxlines=2\nmaxcaps=2\n"
+    env = dial(BUSY, leads=["3380000001", "3380000002", "3380000003"], general="loopms=100\n",
+               campaign=f"active=true\ntimezone=UTC\ntimeslot=always\n{keys}\n[campb]\n{keys}")
+    add_campaign(env, "campb", ["3381000001", "3381000002"])
+    proc = env.service()
+
+    def count(campaign):
+        return dialled(env.sim, campaign).total()
+
+    def reload_with(old, new, n):
+        env.conf.write_text(env.conf.read_text().replace(old, new, 1))
+        proc.send_signal(signal.SIGHUP)
+        env.wait_for(lambda: env.output(proc).count("configuration reloaded") == n, proc=proc, what="reload")
+
+    def held_back():
+        """camp places no call while campb places 20 more (after camp's last call ended)."""
+        env.wait_for(lambda: all(r["end"] for r in env.sim.records() if r["channelid"].startswith("d-camp-")),
+                     proc=proc, what="camp's calls ended")
+        before, witness = count("camp"), count("campb")
+        env.wait_for(lambda: count("campb") >= witness + 20, proc=proc, what="campb dialling")
+        assert count("camp") == before
+
+    env.wait_for(lambda: count("camp") >= 5, proc=proc, what="camp dialling")
+    reload_with("active=true", "active=false", 1)
+    held_back()
+    reload_with("active=false\ntimezone=UTC\ntimeslot=always", f"active=true\ntimezone=UTC\ntimeslot={closed}", 2)
+    held_back()
+    assert "camp: calling window closed" in env.output(proc)
+    resumed = count("camp")
+    reload_with(f"timeslot={closed}", "timeslot=always", 3)
+    env.wait_for(lambda: count("camp") >= resumed + 5, proc=proc, what="camp dialling again")
+    assert env.stop(proc) == 0
+    assert env.output(proc).count("starting") == 1, env.output(proc)
