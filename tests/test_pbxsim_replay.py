@@ -12,7 +12,9 @@ compared message by message after normalising only what must differ:
     order must match except for OriginateResponse and DeviceStateChange, whose position
     the captures show varies from run to run (SUMMARY.md vs SUMMARY-pjsip-mode-run.md);
     DeviceStateChange is compared as the set of (Device, State) pairs, since its count
-    varies between runs of the same scenario too.
+    varies between runs of the same scenario too; the variable values an OriginateResponse
+    shows for variables the dialplan sets right after answer (it races the dialplan); and the
+    presence of the Newexten(Wait) after Answer on a Local channel's ;2 half (see _optional).
 The 22.10.1 captures were taken with Asterisk calling itself: the far end's channels
 (PJSIP/remoteside-*) and its device states belong to a different PBX in a real deployment
 and are left out; the actions are derived from the transcript (no .sent.txt there).
@@ -369,12 +371,25 @@ def _loosen_orr(st):
     return st
 
 
+def _optional(m):
+    """The Newexten of the Wait that follows Answer on the ;2 half of a Local channel is
+    missing from csc-hangup-local although the same dialplan shows it in local-answer-app
+    and cid-local-answer: whether it is emitted before the call ends varies."""
+    d = dict(m)
+    return (d.get("Event") == "Newexten" and d.get("Application") == "Wait"
+            and d.get("Channel", "").startswith("Local/") and d["Channel"].endswith(";2"))
+
+
 def compare(expected, got):
     ne, ng = Norm(), Norm()
     se, sg = _loosen_orr(streams(expected, ne)), _loosen_orr(streams(got, ng))
     problems = []
     for key in sorted(set(se) | set(sg)):
         a, b = se.get(key), sg.get(key)
+        if a != b and isinstance(a, list) and isinstance(b, list):
+            a2, b2 = [m for m in a if not _optional(m)], [m for m in b if not _optional(m)]
+            if a2 == b2 and (len(a2) == len(a) or len(b2) == len(b)):
+                continue            # only the optional event differs, on one side
         if a != b:
             problems.append(_diff(key, a, b))
     return problems
