@@ -205,12 +205,13 @@ def test_dialer_role_refuses_a_value_that_would_become_a_comment(tmp_path):
 
 @pytest.mark.mysql
 def test_mariadb_role_unix_socket_user_has_no_password_and_no_tcp_account(tmp_path):
-    host, port, _user, _password = mysql_server()
+    host, port, admin, admin_password = mysql_server()
     name = "dlr_ans_" + secrets.token_hex(4)
     pb, inv = role_play(tmp_path, "mariadb", {
         "mariadb_install_server": False, "mariadb_database": name, "mariadb_user": name,
         "mariadb_auth": "unix_socket", "mariadb_login_unix_socket": "",
-        "mariadb_login_host": host, "mariadb_login_port": port})
+        "mariadb_login_host": host, "mariadb_login_port": port,
+        "mariadb_login_user": admin, "mariadb_login_password": admin_password})
     env = toolchain_env("debian")
     try:
         first = run(["ansible-playbook", "-i", inv, pb], env)
@@ -298,7 +299,7 @@ def drop_db_and_user(name):
 def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
     env = toolchain_env(toolchain)
     deb = deb_path()
-    host, port, _user, _password = mysql_server()
+    host, port, admin, admin_password = mysql_server()
     name = "dlr_ans_" + secrets.token_hex(4)
     db_password = "db-" + secrets.token_hex(12)
     ami_secret = "ami-" + secrets.token_hex(12)
@@ -319,6 +320,7 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
         # the test server: already running outside systemd, root without a password over TCP
         "mariadb_database": name, "mariadb_user": name,
         "mariadb_login_unix_socket": "", "mariadb_login_host": host, "mariadb_login_port": port,
+        "mariadb_login_user": admin, "mariadb_login_password": admin_password,
         "asterisk_manager_config_dir": str(astdir), "asterisk_manager_port": ami_port,
         "asterisk_manager_dspmode_dialplan": True,
         "dialer_deb": str(deb),
