@@ -153,3 +153,17 @@ def test_timestampevents_adds_timestamp_after_privilege(pbxsim, ami_client):
     c.login()
     ev = c.read()
     assert [k for k, _ in ev][:3] == ["Event", "Privilege", "Timestamp"]
+
+
+def test_documented_example_scenario_is_valid_and_shipped():
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "pbxsim.md").read_text()
+    block = re.search(r"### Scenario file\n\n```yaml\n(.*?)```", doc, re.S).group(1)
+    shipped = (root / "dialer" / "pbxsim" / "data" / "example-scenario.yaml").read_text()
+    assert block in shipped
+    sc = scenario.load(text=block)
+    assert sc.pick("0033999", "voip-out", "SIP")["outcome"] == "busy"
+    assert sc.pick("5", "carrier-b", "SIP")["code"] == 404
+    assert sc.max_channels == 100 and sc.faults[1] == (120.0, "restart", {"seconds": 5})

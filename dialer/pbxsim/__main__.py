@@ -25,7 +25,8 @@ control commands (--control SOCKET, or `dialer-pbxsim ctl SOCKET COMMAND`):
   stop                           exit cleanly
 
 exit status: 0 stopped cleanly, 2 bad option, manager.conf or scenario.
-See docs/pbxsim.md for the scenario format and the record format.
+See docs/pbxsim.md for the scenario format and the record format; an example scenario
+is installed as dialer/pbxsim/data/example-scenario.yaml.
 """
 
 
