@@ -740,6 +740,8 @@ class Sim:
         self.at(down_for, self.reboot)
 
     def reboot(self):
+        if self.listen_sock is not None:
+            return                      # a second restart/crash while down: already back
         self.boot = self.last_reload = time.monotonic()
         self.chan_seq = 0
         self.open_listener()
