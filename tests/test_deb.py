@@ -21,7 +21,8 @@ import pytest
 
 from tests.conftest import ROOT, general_section
 
-pytestmark = pytest.mark.slow
+# A fresh machine installs the build tools and the package's dependencies in the fixtures.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "dialer" / "__init__.py").read_text()).group(1)
 DEB = ROOT / "dist" / f"dialer_{VERSION}_all.deb"
