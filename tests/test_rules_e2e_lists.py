@@ -5,6 +5,7 @@ record of what was dialled and from the campaign table."""
 import collections
 import datetime as dt
 import signal
+import subprocess
 
 import pytest
 
@@ -321,3 +322,21 @@ def test_sighup_applies_active_and_timeslot_without_a_restart(dial):
     env.wait_for(lambda: count("camp") >= resumed + 5, proc=proc, what="camp dialling again")
     assert env.stop(proc) == 0
     assert env.output(proc).count("starting") == 1, env.output(proc)
+
+
+# -- the foreground dialer and leads the rules bar for good -----------------------------------------
+
+FOREGROUND_BUG = ("Engine._nothing_left counts every READY lead (store.pending), also those the campaign's "
+                  "rules never let through (DNC, blacklist, filter): the foreground dialer never returns")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired, reason=FOREGROUND_BUG)
+def test_foreground_dialer_returns_when_only_barred_leads_are_left(dial, backend):
+    env = dial(ANSWER, leads=["3390000001", "3390000002", "3390000003"],
+               campaign="usednc=true\nfilter=param <> 'skip'\n")
+    env.cli("-a", "dnc-add", "-p", "3390000002", check=0)
+    env.cli("-c", env.name, "-a", "insert", "-p", "3390000004", "skip", check=0)
+    # `dialer` in the foreground returns once nothing can be dialled any more.
+    env.run(timeout=20, check=0)
+    assert dialled(env.sim) == collections.Counter(["3390000001", "3390000003"])
