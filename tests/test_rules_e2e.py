@@ -225,6 +225,17 @@ DST_DAYS = {
         "Europe/Paris": "2026-03-29 07:00", "America/New_York": "2026-03-29 13:00",
         "America/Los_Angeles": "2026-03-29 16:00"}),
 }
+# The autumn days (SQLite only, to keep the suite short; the store's part is the same).
+AUTUMN_DAYS = {
+    # Europe falls back 2026-10-25 (01:00 UTC): Paris opens 08:00 UTC; the US is still on EDT.
+    "2026-10-25": dict(start="2026-10-25 05:00", until="2026-10-26 01:30", opens={
+        "Europe/Paris": "2026-10-25 08:00", "America/New_York": "2026-10-25 13:00",
+        "America/Los_Angeles": "2026-10-25 16:00"}),
+    # The US falls back 2026-11-01 (New York 06:00 UTC, LA 09:00 UTC): 14:00 and 17:00 UTC.
+    "2026-11-01": dict(start="2026-11-01 06:00", until="2026-11-02 02:30", opens={
+        "Europe/Paris": "2026-11-01 08:00", "America/New_York": "2026-11-01 14:00",
+        "America/Los_Angeles": "2026-11-01 17:00"}),
+}
 
 
 def zone_oracle(zones_of):
@@ -242,7 +253,16 @@ def zone_oracle(zones_of):
 
 @pytest.mark.parametrize("day", sorted(DST_DAYS))
 def test_per_lead_zones_on_dst_days(dial, day):
-    d = DST_DAYS[day]
+    per_lead_zones_day(dial, day, DST_DAYS[day])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("day", sorted(AUTUMN_DAYS))
+def test_per_lead_zones_on_autumn_dst_days(dial, day, backend):
+    per_lead_zones_day(dial, day, AUTUMN_DAYS[day])
+
+
+def per_lead_zones_day(dial, day, d):
     zones_of = dict(DERIVED + EXPLICIT)
     env = dial(BUSY, general=GENERAL, campaign=(
         "timezone=Europe/Paris\nleadtimezone=auto\ntimeslot=9h-18h\npause=none\n"
