@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -74,6 +75,21 @@ def rss_kb(pid):
     return out["VmRSS"], out["VmHWM"]
 
 
+def _cpu(ru):
+    return ru.ru_utime + ru.ru_stime
+
+
+def mysqld_cpu():
+    """CPU seconds used so far by the local MariaDB server (0 if it is not found)."""
+    for name in ("mariadbd", "mysqld"):
+        out = subprocess.run(["pidof", name], capture_output=True, text=True).stdout.split()
+        if out:
+            with open(f"/proc/{out[0]}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -82,6 +98,8 @@ class Rig:
     """One throwaway world: database, pbxsim process, dialer.conf, campaign with leads."""
 
     def __init__(self, sqlite=False, keep=False):
+        # Other work on this 2-core machine skews every number: print the load with each run.
+        print(f"  [load average {os.getloadavg()[0]:.2f} at {time.strftime('%H:%M:%S')}]", flush=True)
         self.tmp = Path(tempfile.mkdtemp(prefix="dialer-enginebench-"))
         self.sqlite = sqlite
         self.keep = keep
@@ -275,13 +293,18 @@ def throughput_once(a, clipping):
                                           f"{'sqlite' if a.sqlite else 'mysql'}-{time.strftime('%H%M%S')}")
             wrap = (str(Path(PY).parent / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", out + ".txt",
                     "--threads", "--idle", "--")
+        db_cpu0 = mysqld_cpu()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_launch = time.time()
         proc = rig.dialer(*args, wrap=wrap)
         rc = wait_exit(proc, a.limit)
         t_exit = time.time()
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        db_cpu = mysqld_cpu() - db_cpu0
         if rc not in (0, None):
             raise RuntimeError(f"dialer exit {rc}:\n{rig.log('dialer.log')}")
         rig.stop_pbxsim()
+        ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = rig.completed()
         calls = rig.calls()
         starts = sorted(c["start"] for c in calls)
@@ -294,11 +317,15 @@ def throughput_once(a, clipping):
         dialled = {c["number"] for c in calls}
         res = {"completed_per_s": overall, "steady_ends_per_s": steady, "completed": done,
                "seconds": t_exit - t0, "startup_s": t0 - t_launch, "dialled_twice": len(calls) - len(dialled),
-               "max_concurrent": pbxrecord.max_concurrent(calls)}
+               "max_concurrent": pbxrecord.max_concurrent(calls),
+               # CPU seconds per 1,000 attempts: who uses the two cores.
+               "cpu_dialer": _cpu(ru1) - _cpu(ru0), "cpu_pbxsim": _cpu(ru2) - _cpu(ru1), "cpu_db": db_cpu}
         print(f"  throughput {'clipping' if clipping else 'no clipping'} ({'sqlite' if a.sqlite else 'mariadb'}): "
               f"{done}/{a.leads} committed in {res['seconds']:.1f} s = {overall:.0f}/s; "
               f"steady {steady:.0f} call ends/s; peak {res['max_concurrent']} concurrent; "
-              f"{res['dialled_twice']} dialled twice", flush=True)
+              f"{res['dialled_twice']} dialled twice; CPU s per 1000 attempts: dialer "
+              f"{res['cpu_dialer'] * 1000 / done:.2f}, pbxsim {res['cpu_pbxsim'] * 1000 / done:.2f}"
+              + (f", mariadbd {db_cpu * 1000 / done:.2f}" if not a.sqlite and db_cpu else ""), flush=True)
         return res
 
 

@@ -33,6 +33,20 @@ def parse(path, thread):
     return stacks
 
 
+def by_line(path, thread, func):
+    """Samples inside `func`, split by the line of `func` they were on."""
+    lines = collections.Counter()
+    for line in open(path, encoding="utf-8", errors="replace"):
+        stack, _, count = line.rstrip("\n").rpartition(" ")
+        if thread and thread not in stack.split(";")[0]:
+            continue
+        for f in stack.split(";")[1:]:
+            if f.startswith(func + " ("):
+                lines[f[len(func) + 2:-1]] += int(count)
+                break
+    return lines
+
+
 def summarise(stacks, top):
     total = sum(stacks.values())
     incl, self_ = collections.Counter(), collections.Counter()
@@ -49,6 +63,8 @@ def main():
     ap.add_argument("profile")
     ap.add_argument("--thread", default="MainThread", help="substring of the thread label ('' = all)")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--by-line", metavar="FUNC", action="append", default=[],
+                    help="also split the samples inside FUNC (e.g. ClaimsMixin.record) by its source line")
     a = ap.parse_args()
     total, incl, self_ = summarise(parse(a.profile, a.thread), a.top)
     if not total:
@@ -61,6 +77,10 @@ def main():
     print("\nself       function")
     for name, n in self_:
         print(f"{100 * n / total:8.1f}%  {name}")
+    for func in a.by_line:
+        print(f"\n{func} by line")
+        for where, n in sorted(by_line(a.profile, a.thread, func).items()):
+            print(f"{100 * n / total:8.1f}%  {where}")
     return 0
 
 
