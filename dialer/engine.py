@@ -42,6 +42,7 @@ class CampaignState:
     zones_at: float = -1e9
     zonefill_at: float = 0.0
     done: bool = False           # foreground mode: nothing left to dial, ever
+    done_check_at: float = 0.0
     finished_total: int = 0
 
 
@@ -573,16 +574,27 @@ class Engine:
         if len(leads) < n:
             # Nothing more is dialable now: ask again next period, not at every hangup.
             state.idle_until = self.mono() + self.period
-        if not leads and not state.live and not self.forever:
-            state.done = self._nothing_left(name)
+        if leads:
+            state.done = False
+        elif not state.live and not self.forever and self.mono() >= state.done_check_at:
+            state.done_check_at = self.mono() + max(1.0, 5 * self.period)
+            state.done = self._nothing_left(name, state, now)
         for lead in leads:
             self._originate(name, state, lead, now)
             if not self._can_dial():
                 break
 
-    def _nothing_left(self, name):
-        counts = self._db(self.store.pending, name)
-        return counts is not None and counts == 0
+    def _nothing_left(self, name, state, now):
+        """Foreground mode: can this campaign never dial again? Leads barred for good (DNC,
+        blacklist, filter, attempts) do not count; leads waiting for a retry, for their window,
+        for tomorrow (calltoday) or for a number busy elsewhere do."""
+        from .rules import selection as rsel
+        sel = rsel.build_selection(state.settings, now, state.zones)
+        sel.zones, sel.not_updated_since, sel.multiplecalls = None, None, True
+        if self._db(self.store.pick, name, 1, now, sel) != []:
+            return False
+        st = self._db(self.store.statistics, name, now)
+        return st is not None and st["waiting"] == 0 and st["in_progress"] == 0
 
     def _originate(self, name, state, lead, now):
         camp = state.settings

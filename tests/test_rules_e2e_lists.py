@@ -158,12 +158,7 @@ def test_filter_selects_exactly_the_matching_leads(dial):
     assert all(rows[p]["attempts"] == 0 for p in NOT_VIP)
 
 
-LIKE_CASE_BUG = ("MariaDB tables are utf8mb4_bin, so the filter's LIKE is case-sensitive there, while SQLite "
-                 "and explain (Filter.matches, re.IGNORECASE) ignore case")
-
-
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason=LIKE_CASE_BUG))])
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
 def test_filter_like_ignores_case_on_every_backend_as_explain_says(dial, backend):
     leads = {"3351000001": "vip-lower", "3351000002": "VIP-upper", "3351000003": "other"}
     env = dial(BUSY, leads=list(leads.items()), campaign=FILTER)
@@ -326,12 +321,7 @@ def test_sighup_applies_active_and_timeslot_without_a_restart(dial):
 
 # -- the foreground dialer and leads the rules bar for good -----------------------------------------
 
-FOREGROUND_BUG = ("Engine._nothing_left counts every READY lead (store.pending), also those the campaign's "
-                  "rules never let through (DNC, blacklist, filter): the foreground dialer never returns")
-
-
 @pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired, reason=FOREGROUND_BUG)
 def test_foreground_dialer_returns_when_only_barred_leads_are_left(dial, backend):
     env = dial(ANSWER, leads=["3390000001", "3390000002", "3390000003"],
                campaign="usednc=true\nfilter=param <> 'skip'\n")

@@ -147,9 +147,9 @@ def test_works_on_a_real_dialer_conf(tmp_path):
                     "calltoday=false\nblacklist=bl\nattempts=4\norderby=id\n")
     c = config.load(str(conf)).campaigns["sales"]
     s = sel.build_selection(c, utc(2026, 11, 23, 15), ["America/Chicago"])   # NY 10:00, Chicago 09:00
-    assert s.where[0] == ("((attempts < ? AND phone LIKE ? ESCAPE ?) AND "
-                          "((phone LIKE ? ESCAPE ? OR phone LIKE ? ESCAPE ?) AND "
-                          "(NOT ((phone LIKE ? ESCAPE ? OR phone LIKE ? ESCAPE ?)))))")
+    assert s.where[0] == ("((attempts < ? AND LOWER(phone) LIKE LOWER(?) ESCAPE ?) AND "
+                          "((LOWER(phone) LIKE LOWER(?) ESCAPE ? OR LOWER(phone) LIKE LOWER(?) ESCAPE ?) AND "
+                          "(NOT ((LOWER(phone) LIKE LOWER(?) ESCAPE ? OR LOWER(phone) LIKE LOWER(?) ESCAPE ?)))))")
     assert s.where[1] == (3, "1%", "\\", "1212%", "\\", "+1212%", "\\", "1646%", "\\", "+1646%", "\\")
     assert (s.attempts, s.orderby, s.blacklist) == (4, "id", "bl")
     assert s.zones == ["-", "America/Chicago"]

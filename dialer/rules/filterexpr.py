@@ -25,7 +25,7 @@ paramstyle); a PyMySQL caller replaces each `?` with `%s` — safe because liter
 appear in the SQL text, so the only `?` characters are placeholders and there is no `%`.
 Column names are emitted bare (they are whitelisted, and none is a reserved word in
 MariaDB or SQLite) unless a `quote` function is given. LIKE is emitted as
-`col LIKE ? ESCAPE ?` with `\\` as the escape so `\\%` and `\\_` mean the same on both
+`LOWER(col) LIKE LOWER(?) ESCAPE ?` (case-insensitive on every backend) with `\\` as the escape so `\\%` and `\\_` mean the same on both
 databases.
 """
 import datetime as _dt
@@ -322,7 +322,9 @@ class Filter:
             if k == "like":
                 left, pat = op(n.args[0]), op(n.args[1])
                 params.append("\\")
-                return f"{left} {neg}LIKE {pat} ESCAPE ?"
+                # LOWER() on both sides: MariaDB's utf8mb4_bin columns compare case-sensitively,
+                # SQLite's LIKE and explain (Filter.matches) do not; the filter means the same on all.
+                return f"LOWER({left}) {neg}LIKE LOWER({pat}) ESCAPE ?"
             if k == "between":
                 return f"{op(n.args[0])} {neg}BETWEEN {op(n.args[1])} AND {op(n.args[2])}"
             if k == "in":
