@@ -90,6 +90,12 @@ def mysqld_cpu():
     return 0.0
 
 
+def _die_with_parent():
+    """In the child: SIGKILL when the benchmark dies, even by SIGKILL (no leftover dialers)."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
 def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -163,7 +169,7 @@ class Rig:
     def _spawn(self, cmd, logname, env=None):
         logf = open(self.tmp / logname, "ab")
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         logf.close()
         self.procs.append(proc)
         return proc
