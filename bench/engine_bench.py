@@ -432,9 +432,12 @@ def bench_occupancy(a):
             if occ is None:
                 raise RuntimeError(f"never {a.maxlines} calls at once (max "
                                    f"{pbxrecord.max_concurrent(calls)}):\n" + rig.log("dialer.log"))
+            # Where the idle line-seconds go: the refill delay of each freed line.
+            gaps = sorted(refill_delays(calls, a.maxlines, max(c["start"] for c in calls)))
             print(f"  occupancy ({'sqlite' if a.sqlite else 'mariadb'}): {occ * 100:.2f}% of {a.maxlines} lines "
                   f"over {window:.1f} s after a {ramp:.2f} s ramp-up; {len(calls)} calls; "
-                  f"max concurrent {pbxrecord.max_concurrent(calls)}", flush=True)
+                  f"max concurrent {pbxrecord.max_concurrent(calls)}; refill of a freed line: median "
+                  f"{statistics.median(gaps) * 1000:.0f} ms, p90 {gaps[len(gaps) * 9 // 10] * 1000:.0f} ms", flush=True)
             results.append(occ)
     print(f"OCCUPANCY {'sqlite' if a.sqlite else 'mariadb'} maxlines={a.maxlines} talk={a.talk}s: median "
           f"{statistics.median(results) * 100:.2f}%; runs: " + ", ".join(f"{x * 100:.2f}%" for x in results)
