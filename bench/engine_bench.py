@@ -6,7 +6,9 @@
     python bench/engine_bench.py occupancy  [--maxlines 200] [--talk 10] [--seconds 60]
     python bench/engine_bench.py memory     [--calls 2000]
     python bench/engine_bench.py all        (what `make bench-engine` runs)
-    add --profile DIR to record a py-spy profile of the dialer (throughput only)
+    diagnosis: throughput --profile DIR (py-spy of the dialer; bench/engine_profile.py reads it),
+    throughput --whatif FIXES (bench/engine_whatif.py), memory --trace / --allocators
+    (bench/engine_memprobe.py), --env KEY=VALUE for the dialer, --keep to keep logs and record
 
 throughput  pbxsim answers at once (ring 0, talk 0); `dialer` in the foreground dials every
             lead once; completed attempts/s = leads with a result committed (counted in the
@@ -222,7 +224,10 @@ class Rig:
         env = dict(os.environ)
         env.pop("DIALER_CONFIG", None)
         env.update(DIALER_ENV)
-        return self._spawn([*wrap, PY, "-m", "dialer.cli", "-C", str(self.conf), *args], "dialer.log", env=env)
+        # A wrapper that ends in a script of ours runs the dialer itself (engine_whatif.py).
+        runs_dialer = any(str(w).endswith("engine_whatif.py") for w in wrap)
+        cmd = [*wrap] if runs_dialer else [*wrap, PY, "-m", "dialer.cli"]
+        return self._spawn([*cmd, "-C", str(self.conf), *args], "dialer.log", env=env)
 
     def query(self, sql):
         if self.sqlite:
@@ -293,12 +298,14 @@ def throughput_once(a, clipping):
         rig.load_leads(a.leads)
         args = ["-k"] if clipping else []
         wrap = ()
+        if a.whatif:
+            wrap = (PY, str(ROOT / "bench" / "engine_whatif.py"), a.whatif)
         if a.profile:
             os.makedirs(a.profile, exist_ok=True)
             out = os.path.join(a.profile, f"throughput-{'clip' if clipping else 'noclip'}-"
                                           f"{'sqlite' if a.sqlite else 'mysql'}-{time.strftime('%H%M%S')}")
             wrap = (str(Path(PY).parent / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", out + ".txt",
-                    "--threads", "--idle", "--")
+                    "--threads", "--idle", "--") + wrap
         db_cpu0 = mysqld_cpu()
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_launch = time.time()
@@ -342,6 +349,7 @@ def bench_throughput(a):
         med = statistics.median(r["completed_per_s"] for r in results)
         steady = statistics.median(r["steady_ends_per_s"] for r in results)
         print(f"THROUGHPUT {'clipping' if clipping else 'no-clipping'} {'sqlite' if a.sqlite else 'mariadb'} "
+              + (f"WHAT-IF {a.whatif} " if a.whatif else "") +
               f"{a.leads} leads: median {med:.0f} completed attempts/s (steady {steady:.0f}/s); runs: "
               + ", ".join(f"{r['completed_per_s']:.0f}" for r in results) + " (target >= 500/s)", flush=True)
 
@@ -522,6 +530,8 @@ def main():
     ap.add_argument("--trace", action="store_true", help="memory: tracemalloc summary of the dialer")
     ap.add_argument("--allocators", action="store_true",
                     help="memory: pymalloc arena statistics and RSS before/after malloc_trim(0)")
+    ap.add_argument("--whatif", metavar="FIXES", help="throughput: run the dialer with proposed fixes patched "
+                    "in (bench/engine_whatif.py: no-set-channel, batch-record)")
     ap.add_argument("--profile", metavar="DIR", help="throughput: py-spy record of the dialer into DIR")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for the dialer process, e.g. MALLOC_ARENA_MAX=2")
