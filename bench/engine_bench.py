@@ -467,6 +467,8 @@ def memory_once(a, calls):
             trace = rig.tmp / ("tracemalloc.trace" if a.trace else "allocators.txt")
             wrap = (PY, str(ROOT / "bench" / "engine_memprobe.py"), str(trace))
             proc = rig._spawn([*wrap, "-C", str(rig.conf), "--service"], "dialer.log", env={**os.environ, **DIALER_ENV})
+        elif a.whatif:
+            proc = rig.dialer("--service", wrap=(PY, str(ROOT / "bench" / "engine_whatif.py"), a.whatif))
         else:
             proc = rig.dialer("--service")
         t0 = time.monotonic()
@@ -502,7 +504,8 @@ def bench_memory(a):
               f"VmRSS {rss / 1024:.1f} MB, VmHWM {hwm / 1024:.1f} MB{' (under tracemalloc)' if a.trace else ''}",
               flush=True)
         results.append((rss, hwm))
-    print(f"MEMORY {'sqlite' if a.sqlite else 'mariadb'} {a.calls} live calls, maxcaps {a.maxcaps or a.calls} per "
+    print(f"MEMORY {'sqlite' if a.sqlite else 'mariadb'} " + (f"WHAT-IF {a.whatif} " if a.whatif else "")
+          + f"{a.calls} live calls, maxcaps {a.maxcaps or a.calls} per "
           f"{a.loopms or 1000} ms: median VmRSS "
           f"{statistics.median(r[0] for r in results) / 1024:.1f} MB, VmHWM "
           f"{statistics.median(r[1] for r in results) / 1024:.1f} MB (idle {base[0] / 1024:.1f} MB); runs: "
@@ -530,8 +533,8 @@ def main():
     ap.add_argument("--trace", action="store_true", help="memory: tracemalloc summary of the dialer")
     ap.add_argument("--allocators", action="store_true",
                     help="memory: pymalloc arena statistics and RSS before/after malloc_trim(0)")
-    ap.add_argument("--whatif", metavar="FIXES", help="throughput: run the dialer with proposed fixes patched "
-                    "in (bench/engine_whatif.py: no-set-channel, batch-record)")
+    ap.add_argument("--whatif", metavar="FIXES", help="throughput, memory: run the dialer with proposed fixes "
+                    "patched in (bench/engine_whatif.py: no-set-channel, batch-record, drain-while-dialling)")
     ap.add_argument("--profile", metavar="DIR", help="throughput: py-spy record of the dialer into DIR")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for the dialer process, e.g. MALLOC_ARENA_MAX=2")

@@ -6,8 +6,9 @@ they would gain before anyone changes the engine. Diagnosis only: never used in 
       no-set-channel   skip the per-attempt channelid UPDATE (fix 1: the claim would set it)
       batch-record     the results handled in one wake-up of the engine share one transaction
                        (fix 2; the per-lead statements stay, their START/COMMIT do not)
+      drain-while-dialling  handle queued events every 50 Originates of a batch (memory fix 1)
 
-Used by `engine_bench.py throughput --whatif FIXES`.
+Used by `engine_bench.py throughput|memory --whatif FIXES`.
 """
 import contextlib
 import sys
@@ -54,7 +55,29 @@ def patch_batch_record():
     engine.Engine._wait_and_handle = wait_and_handle
 
 
-PATCHES = {"no-set-channel": patch_no_set_channel, "batch-record": patch_batch_record}
+def patch_drain_while_dialling(every=50):
+    """Memory fix 1: handle the events already queued every `every` Originates of a batch."""
+    import queue
+    from dialer import engine
+
+    plain = engine.Engine._originate
+
+    def originate(self, name, state, lead, now):
+        plain(self, name, state, lead, now)
+        self._whatif_sent = getattr(self, "_whatif_sent", 0) + 1
+        if self._whatif_sent % every == 0:
+            for _ in range(5000):
+                try:
+                    item = self.events.get_nowait()
+                except queue.Empty:
+                    break
+                self._handle(item)
+
+    engine.Engine._originate = originate
+
+
+PATCHES = {"no-set-channel": patch_no_set_channel, "batch-record": patch_batch_record,
+           "drain-while-dialling": patch_drain_while_dialling}
 
 
 def main():
