@@ -57,7 +57,6 @@ def patch_batch_record():
 
 def patch_drain_while_dialling(every=50):
     """Memory fix 1: handle the events already queued every `every` Originates of a batch."""
-    import queue
     from dialer import engine
 
     plain = engine.Engine._originate
@@ -66,12 +65,9 @@ def patch_drain_while_dialling(every=50):
         plain(self, name, state, lead, now)
         self._whatif_sent = getattr(self, "_whatif_sent", 0) + 1
         if self._whatif_sent % every == 0:
-            for _ in range(5000):
-                try:
-                    item = self.events.get_nowait()
-                except queue.Empty:
-                    break
-                self._handle(item)
+            # The engine thread is the queue's only consumer: qsize() items are there.
+            for _ in range(min(self.events.qsize(), 5000)):
+                self._handle(self.events.get_nowait())
 
     engine.Engine._originate = originate
 
