@@ -94,6 +94,7 @@ class Engine:
         self.ami_tried = False     # STATUS says "connecting" until the first login outcome
         self.reload_error = None
         self.store_errors = {}     # message -> when last logged (once a minute each)
+        self.more_to_dial = False  # a campaign had more budget than one pass originates
         self.last_status = None
         self.calllog = None
         self._apply_campaigns(cfg)
@@ -267,7 +268,7 @@ class Engine:
         return 0
 
     def _wait_and_handle(self):
-        timeout = max(0.0, min(self.next_tick - self.mono(), 0.5))
+        timeout = 0.0 if self.more_to_dial else max(0.0, min(self.next_tick - self.mono(), 0.5))
         try:
             item = self.events.get(timeout=timeout)
         except queue.Empty:
@@ -503,7 +504,12 @@ class Engine:
         return (self.ami_up and self.ami_synced and not self.db_down and not self.stopping
                 and not self.hung)
 
+    # Originates per pass of the loop: between passes the queued events are handled, so a big
+    # maxcaps neither delays hangups nor piles up thousands of parsed events in memory.
+    DIAL_CHUNK = 100
+
     def _dial(self):
+        self.more_to_dial = False
         if not self._can_dial():
             return
         now_m = self.mono()
@@ -514,6 +520,9 @@ class Engine:
             free = min(camp.maxlines - state.live, camp.maxcaps - state.sent_in_period, self._trunk_room(camp))
             if free <= 0:
                 continue
+            if free > self.DIAL_CHUNK:
+                free = self.DIAL_CHUNK
+                self.more_to_dial = True
             self._dial_campaign(name, state, free)
             if not self._can_dial():
                 return
@@ -598,7 +607,7 @@ class Engine:
 
     def _originate(self, name, state, lead, now):
         camp = state.settings
-        cid = originate.channel_id(name, lead.id, lead.attempts)
+        cid = lead.channelid or originate.channel_id(name, lead.id, lead.attempts)
         self.seq += 1
         action_id = f"{self.owner}-{self.seq}"
         try:
@@ -607,10 +616,6 @@ class Engine:
             log.warning("%s: lead %s refused: %s", name, lead.id, exc)
             self._record(name, lead.id, Outcome(9, reason=f"Invalid lead: {exc}"), now, lead=lead)
             return
-        if not (self.clipping or camp.clipping):
-            # With clipping nothing intermediate is written: the channel id is derived from
-            # the claim (campaign, lead, attempt), so a restart can still find the call.
-            self._db(self.store.set_channel, name, lead.id, self.owner, cid)
         att = Attempt(campaign=name, lead=lead, channelid=cid, action_id=action_id, started=now,
                       answeredcode=_answeredcode(camp))
         self.calls[cid] = att

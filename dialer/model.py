@@ -2,6 +2,18 @@
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
+# Asterisk limits a ChannelId to 149 characters (ami-notes.md).
+MAX_CHANNELID = 149
+
+
+def channel_id(campaign: str, lead_id: int, attempt: int) -> str:
+    """The Originate's ChannelId (Asterisk's Uniqueid of the call): d-<campaign>-<lead>-<attempt>.
+
+    Unique per attempt, since a claim increments `attempts` and only one dialer holds a lead
+    at a time; written by the claim itself, so finding a call again after a crash needs no
+    extra write per attempt."""
+    return f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID]
+
 
 @dataclass
 class Lead:

@@ -7,8 +7,8 @@ is recorded as Invalid Lead instead of failing at the socket.
 """
 import re
 
-# Asterisk limits a ChannelId to 149 characters (ami-notes.md).
-MAX_CHANNELID = 149
+from .model import MAX_CHANNELID, channel_id  # noqa: F401  (the ChannelId naming lives with the data)
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -20,13 +20,6 @@ def check_value(field: str, value: str) -> str:
     if _UNSAFE.search(value):
         raise InvalidLead(f"{field} contains a control character")
     return value
-
-
-def channel_id(campaign: str, lead_id: int, attempt: int) -> str:
-    """d-<campaign>-<lead>-<attempt>: unique per attempt, since a claim increments `attempts`
-    and only one dialer holds a lead at a time; derivable from the claim, so a restarted dialer
-    finds its calls in CoreShowChannels even when nothing else was written (clipping)."""
-    return f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID]
 
 
 def _opt(value):

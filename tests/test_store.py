@@ -145,10 +145,10 @@ def test_multiplecalls_false_across_campaigns(store):
 
 def test_repair_releases_dead_leads_but_not_live_calls(store):
     a, b, c = add(store, ["0500000001", "0500000002", "0500000003"])
-    claim(store, 3, owner="A")
-    assert store.set_channel("camp", a, "A", "chan-a")
-    assert store.set_channel("camp", b, "A", "chan-b")
-    assert store.repair("camp", owner="A", live_channelids={"chan-a"}, now=NOW, max_attempts=1) == 2
+    leads = {lead.id: lead for lead in claim(store, 3, owner="A")}
+    # The claim names each attempt's ChannelId (Asterisk's Uniqueid of the call).
+    assert leads[a].channelid == f"d-camp-{a}-1" and store.held("camp", "A")[0].channelid == f"d-camp-{a}-1"
+    assert store.repair("camp", owner="A", live_channelids={leads[a].channelid}, now=NOW, max_attempts=1) == 2
     assert [lead.id for lead in store.held("camp", "A")] == [a]
     for lead_id in (b, c):
         r = row(store, lead_id)

@@ -1,4 +1,4 @@
-"""The engine's side of the store: claim, set_channel, record, renew, held, repair.
+"""The engine's side of the store: claim, record, renew, held, repair.
 
 A claim moves leads READY -> ACTIVE with the instance id (`owner`) and a lease; record()
 moves them on (READY/WAITING to retry, FINAL otherwise) only if the caller still owns them
@@ -8,7 +8,7 @@ import math
 import time
 
 from .. import codes
-from ..model import Lead
+from ..model import Lead, channel_id
 from . import schema
 from .base import sqltime
 from .errors import StoreError
@@ -66,11 +66,14 @@ class ClaimsMixin:
             self.execute(f"UPDATE {t} SET state = ?, owner = ?, lease = ?, nextcall = ?, attempts = attempts + 1, "
                          f"datetime = ?, channelid = NULL{d.set_lastupdated} WHERE id IN {_in(ids)}",
                          [schema.ACTIVE, owner, until, until, sqltime(now)] + ids)
+            for lead in leads:
+                lead.attempts += 1
+                lead.channelid = channel_id(name, lead.id, lead.attempts)
+            # In the claim's transaction: no separate commit per attempt before its Originate.
+            self.execute_many(f"UPDATE {t} SET channelid = ? WHERE id = ?",
+                              [(lead.channelid, lead.id) for lead in leads])
             self.execute_many(f"REPLACE INTO {d.q(schema.INFLIGHT_TABLE)} (campaign, lead_id, phone, owner, since) "
                               "VALUES (?, ?, ?, ?, ?)", [(name, lead.id, lead.phone, owner, now_i) for lead in leads])
-        for lead in leads:
-            lead.attempts += 1
-            lead.channelid = None
         return leads
 
     def pick(self, name, n, now, sel):
@@ -162,11 +165,6 @@ class ClaimsMixin:
                              f"(SELECT id FROM {t} WHERE state = ? AND id IN {_in(part)})",
                              [name] + part + [schema.ACTIVE] + part)
         return released
-
-    def set_channel(self, name, lead_id, owner, channelid):
-        t = self.campaign(name)
-        return self.execute(f"UPDATE {t} SET channelid = ? WHERE id = ? AND owner = ? AND state = ?",
-                            (channelid, int(lead_id), owner, schema.ACTIVE)).rowcount == 1
 
     def record(self, name, lead_id, owner, outcome, now, attemptsdelay, max_attempts):
         """Write an attempt's result and release the claim; False if `owner` no longer holds it."""
