@@ -55,7 +55,7 @@ class Stats:
 
 class Engine:
     def __init__(self, cfg, *, store_factory, link, events, metrics=None, notifier=None,
-                 forever=False, clipping=False, clock=time.time, monotonic=time.monotonic,
+                 forever=False, clock=time.time, monotonic=time.monotonic,
                  reload_config=None):
         self.cfg = cfg
         self.store_factory = store_factory
@@ -65,7 +65,6 @@ class Engine:
         self.metrics = metrics
         self.notifier = notifier
         self.forever = forever
-        self.clipping = clipping
         self.clock = clock
         self.mono = monotonic
         self.reload_config = reload_config

@@ -70,8 +70,7 @@ def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None
         return config.load(getattr(args, "config", None))
 
     return Engine(cfg, store_factory=_store_factory(g), link=link, events=events, metrics=metrics,
-                  notifier=notifier, forever=forever, clipping=bool(getattr(args, "clipping", False)),
-                  reload_config=reload_config, clock=_clock())
+                  notifier=notifier, forever=forever, reload_config=reload_config, clock=_clock())
 
 
 def _clock():
