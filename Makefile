@@ -18,7 +18,7 @@ export DIALER_TEST_MYSQL ?= mysql://root@127.0.0.1:3306
 TEST_PREREQS :=
 BENCH_TARGETS :=
 
-.PHONY: all venv test unit demo bench mariadb clean apt-update
+.PHONY: all venv test unit demo bench mariadb clean apt-update readme
 all: venv
 
 # apt-get update once per machine boot-ish; cheap when lists are fresh.
@@ -54,6 +54,9 @@ demo: venv
 	$(VPY) -m dialer.demo
 
 bench: venv mariadb $(BENCH_TARGETS)
+
+readme:
+	$(PYTHON) tools/mkreadme.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo bench-out

@@ -383,7 +383,7 @@ def test_shipped_dialer_conf_mentions_every_key():
 
 
 def test_docs_describe_every_key():
-    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "config.md"), encoding="utf-8").read()
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
     for setting in config.SETTINGS:
         assert f"`{setting.name}`" in doc, setting.name
 
@@ -397,7 +397,7 @@ def test_import_does_not_read_any_file():
 
 def test_docs_example_loads_without_warnings():
     import re
-    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "config.md"), encoding="utf-8").read()
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
     example = re.search(r"```ini\n(.*?)```", doc, re.S).group(1)
     cfg = config.loads(example)
     assert cfg.warnings == [] and list(cfg.campaigns) == ["sales", "survey"]
