@@ -323,10 +323,13 @@ class Engine:
             self.stop_deadline = self.mono() + 5.0
             for att in list(self.calls.values()):
                 for chan in att.channels - set(att.hungup):
-                    try:
-                        self.link.hangup(chan)
-                    except Exception as exc:
-                        log.debug("hangup %s: %s", chan, exc)
+                    self._hangup(chan)
+
+    def _hangup(self, chan):
+        try:
+            self.link.hangup(chan)
+        except Exception as exc:    # gone already, or the link is down: the drain deadline ends it
+            log.debug("hangup %s: %s", chan, exc)
 
     def _attempt_for(self, msg):
         if msg.name == "OriginateResponse":
@@ -349,6 +352,9 @@ class Engine:
             return
         now = self.clock()
         att.on_event(msg, now)
+        if self.hard_stop and msg.name == "Newchannel":
+            # Created after the hang-up order went out: hang it up as well.
+            self._hangup(msg.get("Channel") or "")
         if msg.name == "OriginateResponse":
             self.by_action.pop(att.action_id, None)
         if att.complete():

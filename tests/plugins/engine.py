@@ -44,6 +44,7 @@ class DialEnv:
         text = "\n[default]\n" + BASE_CAMPAIGN + f"\n[{name}]\n" + campaign
         self.conf = dialer_conf(text, ami=ami, name=f"dialer-{name}{tag}.conf", general=keys)
         self.backend = dialer_conf.backend
+        self.procs = []
 
     def cli(self, *args, check=0, **kw):
         return run_dialer(*args, config=self.conf, check=check, **kw)
@@ -81,7 +82,16 @@ class DialEnv:
         log = open(self.tmp / f"service-{time.monotonic_ns()}.log", "w+")
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or self.env())
         proc.logfile = log
+        self.procs.append(proc)
         return proc
+
+    def cleanup(self):
+        """Kill what a failed test left running (a passing test has stopped it already)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.logfile.close()
 
     @staticmethod
     def output(proc):
@@ -119,7 +129,11 @@ def dial(dialer_conf, pbxsim):
              **simopts):
         sim = sim or pbxsim(scenario=scenario, driver=driver, **simopts)
         env = DialEnv(dialer_conf, sim, campaign, general, name, tag)
+        envs.append(env)
         if leads:
             env.load(leads)
         return env
-    return make
+    envs = []
+    yield make
+    for env in envs:
+        env.cleanup()
