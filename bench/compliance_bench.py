@@ -1,7 +1,7 @@
 """Compliance benchmark (make bench-compliance): calling windows end to end.
 
     python bench/compliance_bench.py [--sqlite | --mysql] [--leads 100000] [--speed 600]
-                                     [--day 2026-03-29] [--keep]
+                                     [--day 2026-03-29] [--profile FILE] [--keep]
 
 100,000 leads over ten time zones (Honolulu, Los Angeles, Chicago, New York, Sao Paulo,
 London, Paris, Kolkata, Tokyo, Sydney) in one campaign with `leadtimezone = auto`: half of
@@ -139,6 +139,12 @@ def run(args):
         wall0 = time.monotonic()
         dialer = rig.dialer("--service")
         deadline = wall0 + (until - start) / args.speed + 1.0
+        spy = None
+        if args.profile:
+            # Attached rather than wrapping: SIGTERM must reach the dialer itself.
+            spy = rig._spawn([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(dialer.pid),
+                              "-r", "100", "-f", "raw", "--threads", "--idle", "-o", str(Path(args.profile).resolve()),
+                              "-d", str(int(deadline - time.monotonic()))], "py-spy.log")
         while time.monotonic() < deadline:
             if dialer.poll() is not None:
                 raise RuntimeError("dialer exited:\n" + rig.log("dialer.log"))
@@ -147,6 +153,8 @@ def run(args):
         if dialer.wait(60) != 0:
             raise RuntimeError(f"dialer exit {dialer.returncode}:\n" + rig.log("dialer.log"))
         timings["run"] = time.monotonic() - wall0
+        if spy is not None:
+            spy.wait(60)
         rig.stop_pbxsim()
 
         t = time.monotonic()
@@ -230,6 +238,8 @@ def main():
     ap.add_argument("--day", default="2026-03-29")
     ap.add_argument("--lag", type=float, default=0.5, help="real seconds at least allowed from claim to pbxsim")
     ap.add_argument("--wrong-oracle", action="store_true", help="sanity check: read every window in UTC")
+    ap.add_argument("--profile", metavar="FILE", help="py-spy record of the dialer (raw; read it with "
+                    "bench/engine_profile.py FILE --thread MainThread)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
