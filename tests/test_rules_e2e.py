@@ -7,6 +7,7 @@ here by hand (zoneinfo for the local time, the window as minute ranges), not thr
 dialer.rules. pbxsim stamps real time: it is mapped onto the engine's clock through the
 table's `datetime` column (the engine clock at claim time), see SimRun.
 """
+import collections
 import datetime as dt
 import time
 from zoneinfo import ZoneInfo
@@ -287,3 +288,22 @@ def per_lead_zones_day(dial, day, d):
         numbers = [n for n, z in zones_of.items() if z == (zone,)]
         first = first_call_after([t for n in numbers for t in times[n]], opening)
         assert first is not None and first - opening < 40 * 60, (day, zone, first and fmt(first, zone))
+
+
+# -- calltoday = false: one attempt per lead per calendar day of the campaign's zone ----------------
+
+def test_calltoday_false_one_attempt_per_lead_per_day(dial):
+    # attemptsdelay (10 simulated minutes) alone would allow a retry every 10 minutes.
+    leads = [f"3365000{i:03d}" for i in range(6)]
+    env = dial(BUSY, leads=leads, general=GENERAL, campaign=(
+        "timezone=Europe/Paris\ncalltoday=false\nattempts=100\nattemptsdelay=600\nmaxlines=3\nmaxcaps=3\n"))
+    start = epoch("2026-06-15 22:00", "Europe/Paris")
+    run = SimRun(env, start, 1800, epoch("2026-06-16 02:00", "Europe/Paris"))
+    paris = ZoneInfo("Europe/Paris")
+    for phone in leads:
+        days = collections.Counter(dt.datetime.fromtimestamp(run.engine_time(r)[1], paris).date().isoformat()
+                                   for r in run.calls(phone))
+        assert days == {"2026-06-15": 1, "2026-06-16": 1}, (phone, days)
+        # The second call came soon after midnight, when the new day allowed it.
+        second = run.engine_time(run.calls(phone)[1])[1]
+        assert second - epoch("2026-06-16 00:00", "Europe/Paris") < 20 * 60, fmt(second, "Europe/Paris")
