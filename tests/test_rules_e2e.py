@@ -75,8 +75,12 @@ class SimRun:
         e = env.env()
         e["DIALER_TEST_CLOCK"] = f"{start}:{speed}"
         proc = env.service(env=e)
-        t0 = time.time()
-        deadline = t0 + (until - start) / speed + 0.5   # the dialer starts a little after t0
+        # The engine's clock starts when the dialer logs it (after its imports): run from there.
+        while "test clock" not in env.output(proc):
+            if proc.poll() is not None:
+                raise AssertionError(f"dialer exited ({proc.returncode}):\n" + env.output(proc))
+            time.sleep(0.01)
+        deadline = time.time() + (until - start) / speed
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise AssertionError(f"dialer exited ({proc.returncode}):\n" + env.output(proc))
@@ -195,7 +199,7 @@ def test_campaign_window_edges_pause_and_dst(dial, case):
     # simulated clock: 100 ms real = 3 simulated minutes)...
     for opening in c["opens"]:
         first = first_call_after(every, opening)
-        assert first is not None and first - opening < 20 * 60, (case, fmt(opening, c["zone"]), first and fmt(first, c["zone"]))
+        assert first is not None and first - opening < 30 * 60, (case, fmt(opening, c["zone"]), first and fmt(first, c["zone"]))
     # ...and never while closed.
     for a, b in c["closed"]:
         assert not [t for t in every if a + 300 < t < b - 60], case
