@@ -138,7 +138,12 @@ def run(args):
         engine_bench.DIALER_ENV.update(DIALER_TEST_HOOKS="1", DIALER_TEST_CLOCK=f"{start}:{args.speed}")
         wall0 = time.monotonic()
         dialer = rig.dialer("--service")
-        deadline = wall0 + (until - start) / args.speed + 1.0
+        # The engine's clock starts when the dialer logs it (after its imports): run from there.
+        while "test clock" not in rig.log("dialer.log"):
+            if dialer.poll() is not None:
+                raise RuntimeError("dialer exited:\n" + rig.log("dialer.log"))
+            time.sleep(0.01)
+        deadline = time.monotonic() + (until - start) / args.speed
         spy = None
         if args.profile:
             # Attached rather than wrapping: SIGTERM must reach the dialer itself.
