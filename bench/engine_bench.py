@@ -264,6 +264,11 @@ class Rig:
         self.close()
 
 
+def whatif_wrap(a):
+    """The command prefix that runs the dialer with --whatif fixes patched in (or none)."""
+    return (PY, str(ROOT / "bench" / "engine_whatif.py"), a.whatif) if a.whatif else ()
+
+
 def end_process(proc, *steps):
     """Send each (signal, seconds to wait) in turn until the process is gone; SIGKILL last."""
     for sig, wait in (*steps, (signal.SIGKILL, 10)):
@@ -297,9 +302,7 @@ def throughput_once(a, clipping):
         rig.write_conf({"maxlines": a.maxlines, "maxcaps": a.maxcaps}, {"loopms": a.loopms})
         rig.load_leads(a.leads)
         args = ["-k"] if clipping else []
-        wrap = ()
-        if a.whatif:
-            wrap = (PY, str(ROOT / "bench" / "engine_whatif.py"), a.whatif)
+        wrap = whatif_wrap(a)
         if a.profile:
             os.makedirs(a.profile, exist_ok=True)
             out = os.path.join(a.profile, f"throughput-{'clip' if clipping else 'noclip'}-"
@@ -431,7 +434,7 @@ def bench_occupancy(a):
             rig.start_pbxsim({"default": {"outcome": "answer", "ring": 0, "talk": a.talk}})
             rig.write_conf({"maxlines": a.maxlines, "maxcaps": a.maxlines}, {"loopms": 1000})
             rig.load_leads(int(a.maxlines * (a.seconds / a.talk + 2)))
-            proc = rig.dialer("--service")
+            proc = rig.dialer("--service", wrap=whatif_wrap(a))
             time.sleep(a.seconds)
             stop_dialer(proc)
             rig.stop_pbxsim()
@@ -447,7 +450,8 @@ def bench_occupancy(a):
                   f"max concurrent {pbxrecord.max_concurrent(calls)}; refill of a freed line: median "
                   f"{statistics.median(gaps) * 1000:.0f} ms, p90 {gaps[len(gaps) * 9 // 10] * 1000:.0f} ms", flush=True)
             results.append(occ)
-    print(f"OCCUPANCY {'sqlite' if a.sqlite else 'mariadb'} maxlines={a.maxlines} talk={a.talk}s: median "
+    print(f"OCCUPANCY {'sqlite' if a.sqlite else 'mariadb'} " + (f"WHAT-IF {a.whatif} " if a.whatif else "")
+          + f"maxlines={a.maxlines} talk={a.talk}s: median "
           f"{statistics.median(results) * 100:.2f}%; runs: " + ", ".join(f"{x * 100:.2f}%" for x in results)
           + " (target >= 98%)", flush=True)
 
@@ -467,10 +471,8 @@ def memory_once(a, calls):
             trace = rig.tmp / ("tracemalloc.trace" if a.trace else "allocators.txt")
             wrap = (PY, str(ROOT / "bench" / "engine_memprobe.py"), str(trace))
             proc = rig._spawn([*wrap, "-C", str(rig.conf), "--service"], "dialer.log", env={**os.environ, **DIALER_ENV})
-        elif a.whatif:
-            proc = rig.dialer("--service", wrap=(PY, str(ROOT / "bench" / "engine_whatif.py"), a.whatif))
         else:
-            proc = rig.dialer("--service")
+            proc = rig.dialer("--service", wrap=whatif_wrap(a))
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:
             if proc.poll() is not None:
@@ -533,7 +535,7 @@ def main():
     ap.add_argument("--trace", action="store_true", help="memory: tracemalloc summary of the dialer")
     ap.add_argument("--allocators", action="store_true",
                     help="memory: pymalloc arena statistics and RSS before/after malloc_trim(0)")
-    ap.add_argument("--whatif", metavar="FIXES", help="throughput, memory: run the dialer with proposed fixes "
+    ap.add_argument("--whatif", metavar="FIXES", help="throughput, occupancy, memory: run the dialer with proposed fixes "
                     "patched in (bench/engine_whatif.py: no-set-channel, batch-record, drain-while-dialling)")
     ap.add_argument("--profile", metavar="DIR", help="throughput: py-spy record of the dialer into DIR")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
