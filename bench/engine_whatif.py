@@ -3,10 +3,12 @@ they would gain before anyone changes the engine. Diagnosis only: never used in 
 
     python bench/engine_whatif.py FIXES -C dialer.conf [dialer options]
     FIXES: comma list of
-      no-set-channel   skip the per-attempt channelid UPDATE (fix 1: the claim would set it)
+      no-set-channel   skip the per-attempt channelid UPDATE (fix 1: the claim would set it;
+                       a no-op since 646ee55, where the claim does it)
       batch-record     the results handled in one wake-up of the engine share one transaction
                        (fix 2; the per-lead statements stay, their START/COMMIT do not)
-      drain-while-dialling  handle queued events every 50 Originates of a batch (memory fix 1)
+      drain-while-dialling  handle queued events every 50 Originates of a batch (memory fix 1;
+                       the engine dials in chunks of 100 since 646ee55)
 
 Used by `engine_bench.py throughput|memory --whatif FIXES`.
 """
