@@ -94,6 +94,7 @@ class Engine:
         self.reload_error = None
         self.store_errors = {}     # message -> when last logged (once a minute each)
         self.more_to_dial = False  # a campaign had more budget than one pass originates
+        self.results = []          # finished attempts not written yet (see _write_results)
         self.last_status = None
         self.calllog = None
         self._apply_campaigns(cfg)
@@ -255,14 +256,19 @@ class Engine:
                 if began >= self.next_tick:
                     self.next_tick = began + self.period
                     self._tick()
+                self._write_results()
                 self._dial()
+                self._write_results()
                 self._watchdog()
                 if self.metrics:
                     self.metrics.observe_iteration(self.mono() - began)
                 if self._finished():
                     break
         finally:
-            self.close()
+            try:
+                self._write_results()
+            finally:
+                self.close()
         self._summary()
         return 0
 
@@ -403,6 +409,7 @@ class Engine:
                 continue
             # Gone while we were not listening: decide on what we saw, else "unknown".
             self._finish(att, now, lost="Call ended while the AMI link was down")
+        self._write_results()
         self._flush_journal()
         if self.db_down:
             return
@@ -675,23 +682,48 @@ class Engine:
             self.metrics.attempt_finished(name, final_code, klass, outcome.extra.get("answer_delay"),
                                           outcome.duration if outcome.picked_up else None)
         self._calllog(name, lead, lead_id, final_code, outcome)
-        if self.db_down:
-            self.journal.add(name, lead_id, outcome, now)
-            return
+        self.results.append((name, lead_id, outcome, now))
+
+    def _write_results(self):
+        """Write the results gathered since the last call, in one transaction (one commit per
+        batch, not per call). An outage keeps them all in the journal; a campaign-level error
+        (a dropped table) falls back to one transaction each, so it costs only its own."""
         from .store import StoreError, StoreUnavailable
+        if not self.results:
+            return
+        batch, self.results = self.results, []
+        if self.db_down:
+            for item in batch:
+                self.journal.add(*item)
+            return
         try:
-            written = self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay,
-                                        camp.attempts)
+            with self.store.write_tx():
+                written = [self._write_one(*item) for item in batch]
         except StoreUnavailable as exc:
             self._db_lost(exc)
-            self.journal.add(name, lead_id, outcome, now)
+            for item in batch:
+                self.journal.add(*item)
             return
-        except StoreError as exc:
-            log.error("%s: result of lead %s not written: %s", name, lead_id, exc)
-            return
-        if not written:
-            log.warning("%s: result of lead %s not written: this dialer no longer holds it "
-                        "(its lease expired and it was released)", name, lead_id)
+        except StoreError:
+            written = []
+            for item in batch:
+                try:
+                    written.append(self._write_one(*item))
+                except StoreError as exc:
+                    log.error("%s: result of lead %s not written: %s", item[0], item[1], exc)
+                    written.append(True)
+                except StoreUnavailable as exc:
+                    self._db_lost(exc)
+                    self.journal.add(*item)
+                    written.append(True)
+        for (name, lead_id, _, _), ok in zip(batch, written):
+            if not ok:
+                log.warning("%s: result of lead %s not written: this dialer no longer holds it "
+                            "(its lease expired and it was released)", name, lead_id)
+
+    def _write_one(self, name, lead_id, outcome, now):
+        camp = self._settings(name)
+        return self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
 
     def _calllog(self, name, lead, lead_id, code, outcome):
         line = (f"campaign={name} lead={lead_id} phone={lead.phone if lead else ''} "

@@ -64,21 +64,34 @@ class StoreBase:
 
     @contextlib.contextmanager
     def write_tx(self):
-        """A write transaction: BEGIN IMMEDIATE on SQLite (one writer), START TRANSACTION on MySQL."""
+        """A write transaction: BEGIN IMMEDIATE on SQLite (one writer), START TRANSACTION on MySQL.
+
+        Nested use joins the outer transaction, so the engine can write a batch of results
+        with one commit while each record() keeps its own transaction when used alone."""
+        if getattr(self, "_tx_depth", 0):
+            self._tx_depth += 1
+            try:
+                yield
+            finally:
+                self._tx_depth -= 1
+            return
         conn = self.conn()
         try:
             conn.cursor().execute(self.d.begin_write)
         except Exception as exc:
             raise self._fail(exc) from exc
+        self._tx_depth = 1
         try:
             yield
         except BaseException as exc:
+            self._tx_depth = 0
             try:
                 conn.cursor().execute("ROLLBACK")
             except Exception:
                 self.close()
             raise
         else:
+            self._tx_depth = 0
             try:
                 conn.cursor().execute("COMMIT")
             except Exception as exc:
