@@ -117,3 +117,20 @@ def test_a_campaign_without_table_does_not_stop_the_others(dial):
     out = env.run(timeout=60)
     assert all(r["disposition"] == 12 for r in env.leads().values())
     assert out.stderr.count("ghost") >= 1 and "Traceback" not in out.stderr
+
+
+def test_trunkmaxlines_caps_the_calls_of_all_campaigns_on_a_trunk(dial):
+    trunk = "trunk=carrier\ntrunkmaxlines=3\nmaxlines=5\nmaxcaps=5\n"
+    env = dial({"default": {"outcome": "answer", "ring": 0.05, "talk": 0.3}}, campaign=trunk,
+               leads=[f"71{i:03d}" for i in range(15)])
+    env.conf.write_text(env.conf.read_text() + "\n[camp2]\n" + trunk)
+    env.cli("-c", "camp2", "-a", "create")
+    path = env.tmp / "camp2.txt"
+    path.write_text("".join(f"72{i:03d}\n" for i in range(15)))
+    env.cli("-c", "camp2", "-a", "file", "-p", path)
+    env.run(timeout=120)
+    recs = [r for r in env.sim.records() if "outcome" in r]
+    assert len(recs) == 30
+    # Both campaigns dialled, and never more than 3 calls at once on their shared trunk.
+    assert {r["number"][:2] for r in recs} == {"71", "72"}
+    assert env.sim.max_concurrent() == 3
