@@ -3,6 +3,8 @@
 #   make demo    a demo campaign end to end (dialer + dialer-pbxsim on SQLite, no servers)
 #   make test    the whole suite (real MariaDB, real AMI over TCP to dialer-pbxsim)
 #   make bench   the benchmarks; numbers go to BENCHMARKS.md by hand
+#   make deb     the Debian package: dist/dialer_<version>_all.deb (mk/deb.mk)
+#   make readme  README.md from docs/*.md
 #
 # Works on a fresh Debian 12 machine as root: missing system packages are installed
 # with apt-get, Python packages go into a private virtualenv (.venv).
