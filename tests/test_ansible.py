@@ -258,11 +258,10 @@ def test_monitoring_role_creates_missing_sections_and_is_idempotent(tmp_path):
 # the whole playbook against this machine
 
 def deb_path():
+    # Always from the current tree: a .deb left in dist/ may be older than the code.
+    proc = subprocess.run(["make", "-s", "deb"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     debs = sorted(ROOT.glob("dist/dialer_*_all.deb"))
-    if not debs:
-        proc = subprocess.run(["make", "-s", "deb"], cwd=ROOT, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        debs = sorted(ROOT.glob("dist/dialer_*_all.deb"))
     assert debs, "make deb produced no dist/dialer_*_all.deb"
     return debs[-1]
 
@@ -296,7 +295,7 @@ def drop_db_and_user(name):
 @pytest.mark.slow
 @pytest.mark.mysql
 @pytest.mark.parametrize("toolchain", ["debian", "current"])
-def test_site_playbook_converges_on_this_machine(toolchain, tmp_path):
+def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_package_lock):
     env = toolchain_env(toolchain)
     deb = deb_path()
     host, port, admin, admin_password = mysql_server()
