@@ -5,7 +5,6 @@ generated list (with a few bad lines, to show what happens to them), runs `diale
 foreground until the campaign is done, and prints the statistics. Everything it writes is in
 ./demo/ (or the directory given as the first argument).
 """
-import os
 import random
 import shutil
 import socket

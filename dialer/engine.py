@@ -43,7 +43,6 @@ class CampaignState:
     zonefill_at: float = 0.0
     done: bool = False           # foreground mode: nothing left to dial, ever
     done_check_at: float = 0.0
-    finished_total: int = 0
 
 
 @dataclass
@@ -665,9 +664,6 @@ class Engine:
             return
         self._drop(att)
         outcome = att.outcome(now, lost=lost)
-        state = self.campaigns.get(att.campaign)
-        if state:
-            state.finished_total += 1
         self._record(att.campaign, att.lead.id, outcome, now, lead=att.lead)
 
     def _record(self, name, lead_id, outcome, now, lead=None):

@@ -236,8 +236,7 @@ def load(path: str) -> ManagerConf:
             continue
         user = conf.users.get(name) or User(name)
         for key, vals in body.items():
-            value, vf, vl = vals[-1]
-            where = f"{vf}:{vl}: {key} = {value!r}"
+            value = vals[-1][0]
             if key == "secret":
                 user.secret = value
             elif key in ("read", "write"):

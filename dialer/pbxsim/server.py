@@ -425,7 +425,7 @@ class Sim:
             sess.send(protocol.response("Success", aid, ["Message: Channels hung up will follow"]))
             for c in chans:
                 c.call.action_hangup(cause)
-            sess.send(f"Event: ChannelsHungupListComplete\r\n" +
+            sess.send("Event: ChannelsHungupListComplete\r\n" +
                       (f"ActionID: {aid}\r\n" if aid is not None else "") +
                       f"EventList: Complete\r\nListItems: {len(chans)}\r\n\r\n")
             return

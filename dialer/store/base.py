@@ -83,7 +83,7 @@ class StoreBase:
         self._tx_depth = 1
         try:
             yield
-        except BaseException as exc:
+        except BaseException:
             self._tx_depth = 0
             try:
                 conn.cursor().execute("ROLLBACK")
