@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dialer import ami  # noqa: E402
 from dialer.ami import connection  # noqa: E402
 
-CAPTURE = Path(__file__).resolve().parents[2] / "shared/ami-captures/asterisk-20.20.1-round2/cid-sip-answer.txt"
+CAPTURE = Path(__file__).resolve().parents[1] / "tests/captures/asterisk-20.20.1-round2/cid-sip-answer.txt"
 
 
 def sample_events(strip_chanvars=False):

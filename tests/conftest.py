@@ -13,8 +13,9 @@ import pymysql
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CAPTURES = SHARED / "ami-captures"
+# Copies of the real Asterisk transcripts (tests/captures/README.md); the tests read nothing
+# outside the repository, so a fresh clone runs them all.
+CAPTURES = ROOT / "tests" / "captures"
 
 pytest_plugins = sorted(
     f"tests.plugins.{p.stem}" for p in (ROOT / "tests" / "plugins").glob("*.py") if p.stem != "__init__"

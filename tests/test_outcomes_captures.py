@@ -1,4 +1,4 @@
-"""Outcome classification against the real Asterisk transcripts (../shared/ami-captures).
+"""Outcome classification against the real Asterisk transcripts (tests/captures, copied from the team's Asterisk runs).
 
 Every capture that originates a call is fed, event by event and in the order Asterisk sent
 them, to the engine's Attempt; the decided return code must match what the far end did."""

@@ -1,4 +1,4 @@
-"""Capture replay: every transcript in ../shared/ami-captures against dialer-pbxsim.
+"""Capture replay: every transcript in tests/captures/ (copies of the real Asterisk transcripts) against dialer-pbxsim.
 
 For each capture the actions that were sent to the real Asterisk are sent to the simulator,
 configured like the capture machine (peer name -> far-end behaviour, the dialplan of
