@@ -7,13 +7,13 @@ processed, with `maxcaps` acting as a rate cap per iteration period (gunicorn ar
 import logging
 import queue
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from . import ami, codes, originate
 from .attempt import Attempt
 from .journal import Journal
-from .model import Outcome
+from .model import ChannelId, Outcome, is_far_end
 
 log = logging.getLogger("dialer.engine")
 
@@ -87,7 +87,6 @@ class Engine:
         self.seq = 0
         self.next_tick = 0.0
         self.next_renew = 0.0
-        self.next_watchdog = 0.0
         self.next_counts = 0.0
         self.ami_tried = False     # STATUS says "connecting" until the first login outcome
         self.reload_error = None
@@ -196,17 +195,16 @@ class Engine:
         if not len(self.journal):
             return
         try:
-            n = self.journal.flush(self._write_result)
+            n = self.journal.flush(self._write_buffered)
         except StoreUnavailable as exc:
             self._db_lost(exc)
             return
         log.info("wrote %d buffered result(s)", n)
 
-    def _write_result(self, campaign, lead_id, outcome, now):
+    def _write_buffered(self, campaign, lead_id, outcome, now):
         from .store import StoreError
-        camp = self._settings(campaign)
         try:
-            self.store.record(campaign, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+            self._write_one(campaign, lead_id, outcome, now)
         except StoreError as exc:    # kept in the journal it would block every later result
             log.error("%s: buffered result of lead %s dropped: %s", campaign, lead_id, exc)
 
@@ -344,9 +342,7 @@ class Engine:
         for key in ("Linkedid", "Uniqueid"):
             value = msg.get(key)
             if value:
-                att = self.calls.get(value)
-                if att is None and value.endswith("-o"):
-                    att = self.calls.get(value[:-2])
+                att = self.calls.get(ChannelId.of_uniqueid(value))
                 if att is not None:
                     return att
         return None
@@ -393,9 +389,7 @@ class Engine:
         live = {}
         for ch in channels:
             for key in ("Uniqueid", "Linkedid"):
-                uid = ch.get(key) or ""
-                if uid.endswith("-o"):
-                    uid = uid[:-2]
+                uid = ChannelId.of_uniqueid(ch.get(key) or "")
                 if uid:
                     live.setdefault(uid, []).append(ch)
         now = self.clock()
@@ -423,10 +417,12 @@ class Engine:
                 if cid in live:
                     self._adopt(name, lead, live[cid], now)
                 else:
-                    self._record(name, lead.id, Outcome(codes.UNDEFINED, reason="Lost: dialer restarted, call not live"),
-                                 now, lead=lead)
+                    self._record(name, lead, Outcome(codes.UNDEFINED, reason="Lost: dialer restarted, call not live"),
+                                 now)
             # Leads of crashed instances whose lease ran out, not live here.
-            n = self._db(self.store.repair, name, None, set(live), now)
+            camp = state.settings
+            n = self._db(self.store.repair, name, None, set(live), now, max_attempts=camp.attempts,
+                         attemptsdelay=camp.attemptsdelay)
             if n:
                 log.warning("%s: released %d lead(s) left in progress by a crashed dialer", name, n)
 
@@ -437,9 +433,7 @@ class Engine:
             name = ch.get("Channel") or ""
             att.channels.add(name)
             up = (ch.get("ChannelStateDesc") or "") == "Up" or (ch.get("ChannelState") or "") == "6"
-            # A Local channel's ;1 half is Up at once; only the far end's answer counts.
-            far = not name.startswith("Local/") or name.endswith(";2")
-            if up and far and att.answered_at is None:
+            if up and is_far_end(name) and att.answered_at is None:
                 att.answered_at = now
 
     def _adopt(self, campaign, lead, chans, now):
@@ -625,7 +619,7 @@ class Engine:
             headers, variables = originate.build(camp, lead, cid)
         except originate.InvalidLead as exc:
             log.warning("%s: lead %s refused: %s", name, lead.id, exc)
-            self._record(name, lead.id, Outcome(9, reason=f"Invalid lead: {exc}"), now, lead=lead)
+            self._record(name, lead, Outcome.invalid_lead(exc), now)
             return
         att = Attempt(campaign=name, lead=lead, channelid=cid, action_id=action_id, started=now,
                       answeredcode=_answeredcode(camp))
@@ -640,7 +634,7 @@ class Engine:
             resp = self.link.originate(action_id, headers, variables)
         except ami.HeaderError as exc:
             self._drop(att)
-            self._record(name, lead.id, Outcome(9, reason=f"Invalid lead: {exc}"), now, lead=lead)
+            self._record(name, lead, Outcome.invalid_lead(exc), now)
             return
         except Exception as exc:
             # Link trouble: the call may or may not exist; the next resync decides.
@@ -664,21 +658,19 @@ class Engine:
             return
         self._drop(att)
         outcome = att.outcome(now, lost=lost)
-        self._record(att.campaign, att.lead.id, outcome, now, lead=att.lead)
+        self._record(att.campaign, att.lead, outcome, now)
 
-    def _record(self, name, lead_id, outcome, now, lead=None):
-        camp = self._settings(name)
-        final_code = outcome.disposition
-        if codes.is_retryable(final_code) and lead is not None and lead.attempts >= camp.attempts:
-            final_code = codes.BURNED
+    def _record(self, name, lead, outcome, now):
+        final_code = codes.final_code(outcome.disposition, lead.attempts, self._settings(name).attempts)
+        outcome = replace(outcome, disposition=final_code)
         self.stats.finished += 1
         self.stats.by_code[final_code] = self.stats.by_code.get(final_code, 0) + 1
         klass = outcome.extra.get("class", codes.CLASS_FAILED)
         if self.metrics:
             self.metrics.attempt_finished(name, final_code, klass, outcome.extra.get("answer_delay"),
                                           outcome.duration if outcome.picked_up else None)
-        self._calllog(name, lead, lead_id, final_code, outcome)
-        self.results.append((name, lead_id, outcome, now))
+        self._calllog(name, lead, final_code, outcome)
+        self.results.append((name, lead.id, outcome, now))
 
     def _write_results(self):
         """Write the results gathered since the last call, in one transaction (one commit per
@@ -718,12 +710,11 @@ class Engine:
                             "(its lease expired and it was released)", name, lead_id)
 
     def _write_one(self, name, lead_id, outcome, now):
-        camp = self._settings(name)
-        return self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+        return self.store.record(name, lead_id, self.owner, outcome, now, self._settings(name).attemptsdelay)
 
-    def _calllog(self, name, lead, lead_id, code, outcome):
-        line = (f"campaign={name} lead={lead_id} phone={lead.phone if lead else ''} "
-                f"attempt={lead.attempts if lead else ''} code={code} reason=\"{outcome.reason}\" "
+    def _calllog(self, name, lead, code, outcome):
+        line = (f"campaign={name} lead={lead.id} phone={lead.phone} "
+                f"attempt={lead.attempts} code={code} reason=\"{outcome.reason}\" "
                 f"cause=\"{outcome.cause}\" duration={outcome.duration}")
         log.debug("finished %s", line)
         if self.calllog:
@@ -774,12 +765,9 @@ class Engine:
             self.notifier.status(text)
 
     def _watchdog(self):
-        if self.hung or not self.notifier:
-            return
-        interval = self.notifier.watchdog_interval()
-        if interval and self.mono() >= self.next_watchdog:
+        # The notifier spaces the pings out; the engine only proves its loop still turns.
+        if not self.hung and self.notifier:
             self.notifier.watchdog()
-            self.next_watchdog = self.mono() + interval
 
     def _summary(self):
         parts = ", ".join(f"{codes.code_name(c)} ({c}): {n}" for c, n in sorted(self.stats.by_code.items()))

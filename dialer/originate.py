@@ -7,7 +7,7 @@ is recorded as Invalid Lead instead of failing at the socket.
 """
 import re
 
-from .model import MAX_CHANNELID, channel_id  # noqa: F401  (the ChannelId naming lives with the data)
+from .model import MAX_CHANNELID, ChannelId, channel_id  # noqa: F401  (the ChannelId naming lives with the data)
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -35,7 +35,7 @@ def dial_string(camp, phone: str) -> str:
     return camp.dialformat.replace("%s", prefix + phone, 1)
 
 
-def build(camp, lead, chan_id: str, *, dspmode_context: str = None):
+def build(camp, lead, chan_id: ChannelId, *, dspmode_context: str = None):
     """Return (headers, variables) for an Originate of `lead` in campaign settings `camp`."""
     phone = check_value("phone", lead.phone)
     param = check_value("param", lead.param or "")
@@ -48,7 +48,7 @@ def build(camp, lead, chan_id: str, *, dspmode_context: str = None):
         "Timeout": str(int(camp.timeout)),
         "Account": name,
         "ChannelId": chan_id,
-        "OtherChannelId": chan_id + "-o",
+        "OtherChannelId": ChannelId(chan_id).other,
     }
     if callerid:
         headers["CallerID"] = f"{callerid} <{callerid}>"
