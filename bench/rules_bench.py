@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from dialer import store as store_mod  # noqa: E402
+from dialer import codes  # noqa: E402
 from dialer.model import Outcome  # noqa: E402
 from dialer.rules import selection as rsel  # noqa: E402
 
@@ -96,8 +97,9 @@ def run_day(st, tmp, name, leads, day, rate, rng):
             if not oracle_open(zone_of[lead.phone], now):
                 violations += 1
             code = rng.choice((12, 12, -2, -4))
+            code = codes.final_code(code, lead.attempts, c.attempts)
             st.record(name, lead.id, "bench", Outcome(disposition=code, picked_up=code == 12), epoch + 30,
-                      c.attemptsdelay, c.attempts)
+                      c.attemptsdelay)
         rules_s += b - a
         store_s += time.perf_counter() - b
     total = time.perf_counter() - t0

@@ -225,7 +225,7 @@ def test_explain_agrees_with_what_the_store_claims(camp_store, server_in_utc):
         (lead,) = st.claim("camp", 1, "t", 3600, when.timestamp(), only)
         if code is not None:
             st.record("camp", lead.id, "t", Outcome(disposition=code, picked_up=code == 12),
-                      when.timestamp() + 30, 600, 2)
+                      when.timestamp() + 30, 600)
 
     attempt("33100000007", now - dt.timedelta(hours=2), -2)
     attempt("33100000008", now - dt.timedelta(hours=2), 12)
