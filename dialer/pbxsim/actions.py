@@ -328,9 +328,10 @@ class Actions:
                     sess.send(protocol.response("Error", aid, ["Message: Originate failed"]))
                 sim.unblock(sess)
             call.on_response = done
-        if (style not in known or params["outcome"] == "nochannel"
-                or (channelid is not None and channelid in sim.channels.by_uniqueid)):
+        if style not in known or params["outcome"] == "nochannel":
             return call.nochannel()
+        if self.id_in_use(channelid, otherid):
+            return call.nochannel("inuse")
         if not self.admit():
             # a full trunk: the carrier answers 503
             call.params = dict(params, outcome="congestion", ring=0.0)
@@ -338,6 +339,16 @@ class Actions:
             call.full = True
         sim.calls[call.id] = call
         call.setup()
+
+    def id_in_use(self, *ids):
+        """Asterisk creates no channel for an assigned id that is a prefix of a live uniqueid
+        (ChannelTable.holder), and says so in its log."""
+        for uid in ids:
+            holder = self.sim.channels.holder(uid) if uid is not None else None
+            if holder is not None:
+                self.sim.say(f"Channel Unique ID '{uid}' already in use by channel {holder.name}")
+                return True
+        return False
 
     def admit(self):
         sc = self.sim.scenario

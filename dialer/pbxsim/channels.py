@@ -5,6 +5,7 @@ and walks it through setup -> ringing -> answer/rejection/timeout -> hangup, emi
 same events, headers and header order as Asterisk 20 (chan_sip, `style` "sip"), Asterisk 20/22
 chan_pjsip (`style` "pjsip") and Local channels (`style` "local").
 """
+import bisect
 import random
 import time
 
@@ -76,7 +77,13 @@ class Channel:
 
 
 class ChannelTable:
-    """The live channels by name and by uniqueid."""
+    """The live channels by name and by uniqueid, and the uniqueids a new channel may not take.
+
+    Asterisk refuses a ChannelId/OtherChannelId that is a case-insensitive prefix of the
+    uniqueid of a live channel (channelstorage_ao2_legacy.c: strncasecmp over the length of
+    the new id). The case-folded uniqueids are kept sorted so the check is one bisect, not a
+    scan of 20,000 channels; folding is ASCII-only on bytes, as strncasecmp's.
+    """
 
     def __init__(self):
         self.live = {}                # name -> Channel, oldest first
@@ -84,6 +91,8 @@ class ChannelTable:
         self.counted = 0              # calls against the capacity limit (a Local ;2 is not one)
         self.seq = 0                  # channel name suffix; starts again at 0 after a restart
         self.uniq_seq = 0
+        self._folded = []             # sorted case-folded uniqueids of the live channels
+        self._by_folded = {}
 
     def next_seq(self):
         n = self.seq
@@ -94,17 +103,46 @@ class ChannelTable:
         self.uniq_seq += 1
         return f"{int(time.time())}.{self.uniq_seq}"
 
+    @staticmethod
+    def _fold(uniqueid):
+        return uniqueid.encode("utf-8", "surrogateescape").lower()
+
     def up(self, chan, counted=True):
         self.live[chan.name] = chan
         self.by_uniqueid[chan.uniqueid] = chan
+        key = self._fold(chan.uniqueid)
+        bisect.insort(self._folded, key)
+        self._by_folded[key] = chan
         if counted:
             self.counted += 1
 
     def gone(self, chan):
-        if self.live.pop(chan.name, None) is not None:
-            self.by_uniqueid.pop(chan.uniqueid, None)
-            if not chan.name.endswith(";2"):
-                self.counted -= 1
+        if self.live.pop(chan.name, None) is None:
+            return
+        self.by_uniqueid.pop(chan.uniqueid, None)
+        key = self._fold(chan.uniqueid)
+        folded = self._folded
+        i = bisect.bisect_left(folded, key)
+        if i < len(folded) and folded[i] == key:
+            del folded[i]
+        if self._by_folded.get(key) is chan:
+            del self._by_folded[key]
+        if not chan.name.endswith(";2"):
+            self.counted -= 1
+
+    def holder(self, uniqueid):
+        """The live channel whose uniqueid `uniqueid` is a case-insensitive prefix of, or None."""
+        key = self._fold(uniqueid)
+        folded = self._folded
+        i = bisect.bisect_left(folded, key)
+        if i < len(folded) and folded[i].startswith(key):
+            chan = self._by_folded.get(folded[i])
+            if chan is None:
+                # two live uniqueids equal but for case (a generated one met a ChannelId):
+                # the map lost the survivor; rare enough to look it up the slow way
+                chan = next(c for c in self.live.values() if self._fold(c.uniqueid) == folded[i])
+            return chan
+        return None
 
 
 class Call(DialplanRunner, CallEvents):
@@ -154,9 +192,10 @@ class Call(DialplanRunner, CallEvents):
         self.full = False                         # refused by the capacity limits
 
     # ---- lifecycle -----------------------------------------------------------------
-    def nochannel(self):
-        """No channel could be created (unknown technology/peer, or the scenario says so)."""
-        self.outcome = "nochannel"
+    def nochannel(self, outcome="nochannel"):
+        """No channel could be created: unknown technology/peer, the scenario says so, or
+        (outcome "inuse") the ChannelId/OtherChannelId is taken."""
+        self.outcome = outcome
         self.sim.at(0.001, self._nochannel_response)
 
     def _nochannel_response(self):
