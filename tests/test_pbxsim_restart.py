@@ -118,3 +118,28 @@ def test_ctl_command_line_triggers_restart_and_crash(pbxsim, ami_client, fault):
     _, _, listed = after_reboot(sim, ami_client)
     assert listed == []
     assert sim.wait_records(1)[0]["outcome"] == {"restart": "shutdown", "crash": "crashed"}[fault]
+
+
+def test_no_channel_is_created_while_shutting_down(pbxsim, ami_client):
+    """Between the hangups and the Shutdown event Asterisk refuses new channels ("Refusing
+    due to active shutdown"): an Originate then fails like an unknown peer, and nothing of it
+    survives into the restarted PBX."""
+    sim = pbxsim(LONG, shutdown_delay=1.0)
+    c, _ = logged_in(sim, ami_client)
+    c.action("Originate", Channel="SIP/0611@voip-out", Application="Wait", Data="60",
+             ActionID="a", ChannelId="cid-a", Async="true")
+    c.read_until(event("OriginateResponse"))
+    sim.fault("restart", seconds=0.5)
+    c.read_until(lambda m: event("Hangup")(m) and msg_get(m, "Uniqueid") == "cid-a")
+    c.action("Originate", Channel="SIP/0622@voip-out", Application="Wait", Data="60",
+             ActionID="late", ChannelId="late-1", Async="true")
+    msgs = c.read_until(event("Shutdown"))
+    late = [m for m in msgs if msg_get(m, "ActionID") == "late" or msg_get(m, "Uniqueid") == "late-1"]
+    assert [(msg_get(m, "Event"), msg_get(m, "Response")) for m in late] == [
+        (None, "Success"), ("OriginateResponse", "Failure")]
+    assert msg_get(late[1], "Reason") == "0"
+    _, _, listed = after_reboot(sim, ami_client)
+    assert listed == []
+    recs = {r["channelid"]: r for r in sim.wait_records(2)}
+    assert recs["late-1"]["outcome"] == "shutdown" and recs["late-1"]["channel"] is None
+    assert "Refusing due to active shutdown" in sim.log()

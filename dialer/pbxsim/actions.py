@@ -330,6 +330,9 @@ class Actions:
             call.on_response = done
         if style not in known or params["outcome"] == "nochannel":
             return call.nochannel()
+        if sim.faults.shutting_down:
+            sim.say("Channel allocation failed: Refusing due to active shutdown")
+            return call.nochannel("shutdown")
         if self.id_in_use(channelid, otherid):
             return call.nochannel("inuse")
         if not self.admit():

@@ -16,6 +16,7 @@ class Faults:
         self.sim = sim
         self.hung = False
         self.hung_listeners = []
+        self.shutting_down = False    # from `core restart now` until the PBX is back
 
     def fault(self, name, seconds=None, ms=None):
         sim = self.sim
@@ -73,6 +74,7 @@ class Faults:
     def restart(self, down_for):
         """`core restart now`: every call is hung up (SoftHangupRequest Cause 4), then Shutdown."""
         self.resume()
+        self.shutting_down = True
         for call in list(self.sim.calls.values()):
             call.shutdown_hangup()
         self.sim.at(self.sim.shutdown_delay, self._restart_shutdown, down_for)
@@ -107,6 +109,7 @@ class Faults:
         sim = self.sim
         if sim.listen_sock is not None:
             return                      # a second restart/crash while down: already back
+        self.shutting_down = False
         sim.boot = sim.last_reload = sim.clock()
         sim.channels.seq = 0
         sim.open_listener()
