@@ -296,6 +296,7 @@ def _explain(st, cfg, args, action):
     name = _campaign(args, action)
     ps = _one_param(args, action, "phone")
     try:
+        from . import leadstate
         from .rules import explain, selection
     except ImportError:
         return _fail("the explain action is not available in this build", EXIT_USAGE)
@@ -324,7 +325,7 @@ def _explain(st, cfg, args, action):
     for row in rows:
         others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
         reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
-                                  in_progress=row.get("state") == 2, phone_in_progress=bool(others))
+                                  in_progress=row.get("state") == leadstate.ACTIVE, phone_in_progress=bool(others))
         print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
         print(explain.format_reasons(reasons))
     return EXIT_OK

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from dialer import names
 from dialer.config import types
 from dialer.config.settings import ALIASES, CAMPAIGN_SETTINGS, GENERAL_SETTINGS, SETTINGS, Campaign, General
 from dialer.config.types import CodeFilter
@@ -79,8 +80,8 @@ class Config:
 
 
 def validate_campaign_name(name, where="campaign name"):
-    if not isinstance(name, str) or not types.IDENTIFIER_RE.match(name):
-        raise ConfigError(f"{where} {name!r}: expected {types.IDENTIFIER_EXPECTED}")
+    if not names.is_identifier(name):
+        raise ConfigError(f"{where} {name!r}: expected {names.IDENTIFIER_EXPECTED}")
     if name.lower() in _RESERVED:
         raise ConfigError(f"{where} {name!r}: expected a name other than general/default")
     return name

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
 
 from dialer import codes
+from dialer.names import ORDERBY
 from dialer.config import types as t
 
 GENERAL = "general"
@@ -137,7 +138,7 @@ SETTINGS = (
     Setting("defaultregion", C, _opt(t.region), None,
             "With leadtimezone = auto: country (FR, US...) of numbers stored without their country code; "
             "none = numbers are international digits (33..., 1212...)."),
-    Setting("orderby", C, t.choice("attempts_pickups", "id", "phone", "random"), "attempts_pickups",
+    Setting("orderby", C, t.choice(*ORDERBY), ORDERBY[0],
             "Order in which leads are taken."),
     Setting("skip", C, t.integer(0), 0, "Skip this many of the ordered candidates (OFFSET)."),
     Setting("filter", C, _opt(t.filter_expression, _noz), None,

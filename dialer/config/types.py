@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Tuple
 
-IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
-IDENTIFIER_EXPECTED = "an identifier: a letter then up to 63 letters, digits or '_'"
+from dialer.names import IDENTIFIER_EXPECTED, is_identifier
 
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -139,7 +138,7 @@ def secret(value):
 
 
 def identifier(value):
-    if not IDENTIFIER_RE.match(value):
+    if not is_identifier(value):
         raise ValueError(IDENTIFIER_EXPECTED)
     return value
 

@@ -8,13 +8,11 @@ import datetime as _dt
 from typing import List, Optional, Tuple
 
 from .. import codes
+from ..leadstate import ACTIVE, WAITING
 from . import selection as sel
 from . import zones as zn
 
 Reason = Tuple[bool, str, str]   # (ok, rule, text)
-
-# The store's lead states (dialer/store/schema.py); a row from elsewhere may lack them.
-_WAITING, _ACTIVE, _FINAL = 1, 2, 3
 
 
 def _fmt(instant: _dt.datetime, tz) -> str:
@@ -169,7 +167,7 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
         else:
             out.append((True, "calltoday", "calltoday = false: not attempted today"))
 
-    claimed = in_progress or row.get("state") == _ACTIVE
+    claimed = in_progress or row.get("state") == ACTIVE
     out.append((not claimed, "in progress", "a call to this lead is in progress" if claimed
                 else "no call to this lead in progress"))
     if not sel.setting_bool(c, "multiplecalls", False):
@@ -182,7 +180,7 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
 def _retry_reason(c, row, now, last, attempts) -> Reason:
     delay = int(getattr(c, "attemptsdelay", 0) or 0)
     nextcall = row.get("nextcall")
-    if nextcall not in (None, "") and int(nextcall) > now.timestamp() and row.get("state") in (None, _WAITING):
+    if nextcall not in (None, "") and int(nextcall) > now.timestamp() and row.get("state") in (None, WAITING):
         when = _dt.datetime.fromtimestamp(int(nextcall), zn.UTC)
         return (False, "retry delay", f"next attempt not before {when:%Y-%m-%d %H:%M:%S} UTC "
                                       f"(attemptsdelay = {delay} s)")

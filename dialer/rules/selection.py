@@ -10,12 +10,11 @@ import re
 from typing import Optional, Sequence
 
 from .. import model
+from ..names import ORDERBY, is_identifier
 from . import filterexpr, timeslot as ts, zones as zn
 from .filterexpr import Col, Filter, Lit, Node
 
-ORDERS = ("attempts_pickups", "id", "phone", "random")
 F_MODES = ("areacode", "acprefix", "zipcode")
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 _OFF = ("", "0", "none", "false", "no", "off")
 
 
@@ -266,7 +265,7 @@ def blacklist_table(c) -> Optional[str]:
     name = "" if value is None else str(value).strip()
     if name.lower() in _OFF:
         return None
-    if not _IDENT.match(name):
+    if not is_identifier(name):
         raise ValueError(f"blacklist = {name!r}: expected none or a table name (a letter then letters, digits, '_')")
     return name
 
@@ -278,9 +277,9 @@ def build_selection(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> m
     called now (window closed); otherwise the lead zone keys open now, where '' stands for
     leads with an empty (or NULL) timezone.
     """
-    orderby = str(_get(c, "orderby", "attempts_pickups")).strip().lower()
-    if orderby not in ORDERS:
-        raise ValueError(f"orderby = {orderby!r}: expected one of {', '.join(ORDERS)}")
+    orderby = str(_get(c, "orderby", ORDERBY[0])).strip().lower()
+    if orderby not in ORDERBY:
+        raise ValueError(f"orderby = {orderby!r}: expected one of {', '.join(ORDERBY)}")
     where = combined_filter(c)
     if lead_timezone_mode(c) is None:
         zones = None if window_open(c, now_utc) else []
