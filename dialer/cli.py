@@ -62,11 +62,13 @@ def build_parser():
     p.add_argument("-stop", "--stop", action="store_true", help="stop the running dialer")
     p.add_argument("-safe", "--safe", action="store_true", help="restart the dialer when it dies")
     p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
-    p.add_argument("-k", "--clipping", action="store_true", help="write only the final result of each call")
+    p.add_argument("-k", "--clipping", action="store_true",
+                   help="accepted for compatibility; no effect (each result is written once anyway)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="statistics output")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
     p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--debug", action="store_true",
+                   help="debug mode for this run, as [general] debug=true: verbose logs, tracebacks of internal errors")
     return p
 
 
@@ -135,10 +137,18 @@ def run(args):
 
 
 def _load_config(args):
+    import dataclasses
     from . import config
     cfg = config.load(args.config)
     for w in cfg.warnings:
         print(f"dialer: warning: {w}", file=sys.stderr)
+    if args.clipping:
+        print("dialer: warning: -k (clipping) has no effect in this dialer (accepted for compatibility)",
+              file=sys.stderr)
+    # One debug mode, from either side: --debug is [general] debug=true for this run.
+    if args.debug:
+        cfg.general = dataclasses.replace(cfg.general, debug=True)
+    args.debug = cfg.general.debug
     return cfg
 
 
@@ -297,7 +307,7 @@ def _explain(st, cfg, args, action):
     ps = _one_param(args, action, "phone")
     try:
         from . import leadstate
-        from .rules import explain, selection
+        from .rules import explain
     except ImportError:
         return _fail("the explain action is not available in this build", EXIT_USAGE)
     camp = cfg.campaign(name)
@@ -306,10 +316,7 @@ def _explain(st, cfg, args, action):
     if not rows:
         print(f"no lead with phone {phone} in campaign {name}")
         return EXIT_PARTIAL
-    try:
-        blacklist = selection.blacklist_table(camp)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    blacklist = camp.blacklist
     in_bl = False
     if blacklist:
         try:

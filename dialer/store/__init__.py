@@ -2,6 +2,8 @@
 
     st = store.open_store(cfg.general)
 """
+from typing import TYPE_CHECKING
+
 from .admin import AdminMixin
 from .base import StoreBase
 from .claims import ClaimsMixin
@@ -11,6 +13,9 @@ from .errors import StoreError, StoreUnavailable
 from .importer import ImportMixin, ImportReport
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
+
+if TYPE_CHECKING:
+    from ..config import General
 
 __all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
 
@@ -24,6 +29,6 @@ class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFil
             self._promoted.pop(name, None)
 
 
-def open_store(general):
+def open_store(general: "General") -> Store:
     """A Store for cfg.general; nothing is connected until the first operation."""
     return Store(for_engine(general))

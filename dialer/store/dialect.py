@@ -4,8 +4,12 @@ The rest of the store writes SQL once, with `?` placeholders and `d.q()` for ide
 """
 import os
 import sqlite3
+from typing import TYPE_CHECKING, Union
 
 from .errors import BulkLoadRefused, StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ..config import General
 
 # PyMySQL/MariaDB error numbers that mean "the server is not there for us".
 MYSQL_UNAVAILABLE = {
@@ -40,12 +44,11 @@ class MySQL:
     # A GROUP BY with a handful of groups: an in-memory table and no sort (3x faster on 1M rows).
     small_group = ("SQL_SMALL_RESULT ", " ORDER BY NULL")
 
-    def __init__(self, general):
+    def __init__(self, general: "General"):
         self.g = general
-        self.database = getattr(general, "mysqldatabase", None) or "dialer"
+        self.database = general.mysqldatabase
         self.where = f"MariaDB/MySQL database {self.database!r} at " + (
-            getattr(general, "mysqlsocket", None) or
-            f"{getattr(general, 'mysqlhost', None) or 'localhost'}:{int(getattr(general, 'mysqlport', None) or 3306)}")
+            general.mysqlsocket or f"{general.mysqlhost}:{general.mysqlport}")
 
     @staticmethod
     def q(ident):
@@ -64,16 +67,13 @@ class MySQL:
         import pymysql
         from pymysql.constants import CLIENT
         g = self.g
-        kw = dict(user=getattr(g, "mysqluser", None) or "root", password=getattr(g, "mysqlpassword", None) or "",
-                  charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=5,
-                  client_flag=CLIENT.FOUND_ROWS,
+        kw = dict(user=g.mysqluser, password=g.mysqlpassword, charset="utf8mb4", autocommit=True, local_infile=True,
+                  connect_timeout=5, client_flag=CLIENT.FOUND_ROWS,
                   init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        sock = getattr(g, "mysqlsocket", None)
-        if sock:
-            kw["unix_socket"] = sock
+        if g.mysqlsocket:
+            kw["unix_socket"] = g.mysqlsocket
         else:
-            kw["host"] = getattr(g, "mysqlhost", None) or "localhost"
-            kw["port"] = int(getattr(g, "mysqlport", None) or 3306)
+            kw["host"], kw["port"] = g.mysqlhost, g.mysqlport
         if with_db:
             kw["database"] = self.database
         try:
@@ -171,8 +171,8 @@ class SQLite:
     bulk_needs_file = False
     BUSY_TIMEOUT_MS = 10000
 
-    def __init__(self, general):
-        self.path = getattr(general, "sqlitepath", None) or "/var/lib/dialer/dialer.sqlite"
+    def __init__(self, general: "General"):
+        self.path = general.sqlitepath
         self.where = f"SQLite database {self.path}"
 
     @staticmethod
@@ -239,10 +239,6 @@ class SQLite:
         return conn.cursor()
 
 
-def for_engine(general):
-    engine = (getattr(general, "dbengine", None) or "mysql").lower()
-    if engine == "mysql":
-        return MySQL(general)
-    if engine == "sqlite":
-        return SQLite(general)
-    raise StoreError(f"[general] dbengine = {engine!r}: expected mysql or sqlite")
+def for_engine(general: "General") -> Union[MySQL, SQLite]:
+    """The dialect of [general] dbengine (validated by the config loader: mysql or sqlite)."""
+    return MySQL(general) if general.dbengine == "mysql" else SQLite(general)
