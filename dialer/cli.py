@@ -153,16 +153,12 @@ def _load_config(args):
 
 
 def _dial(cfg, args):
-    mode = ("start_daemon" if args.start else "stop_daemon" if args.stop else "run_safe" if args.safe
-            else "run_foreground")
     if sum(map(bool, (args.start, args.stop, args.safe))) > 1:
         raise UsageError("choose one of --start, --stop and -safe")
-    try:
-        from . import service
-        fn = getattr(service, mode)
-    except (ImportError, AttributeError):
-        return _fail(f"the dialing mode ({mode}) is not available in this build", EXIT_USAGE)
-    return fn(cfg, args)
+    from . import service
+    mode = (service.start_daemon if args.start else service.stop_daemon if args.stop else service.run_safe
+            if args.safe else service.run_foreground)
+    return mode(cfg, args)
 
 
 def _campaign(args, action):
@@ -305,11 +301,8 @@ def _explain(st, cfg, args, action):
     import datetime as dt
     name = _campaign(args, action)
     ps = _one_param(args, action, "phone")
-    try:
-        from . import leadstate
-        from .rules import explain
-    except ImportError:
-        return _fail("the explain action is not available in this build", EXIT_USAGE)
+    from . import leadstate
+    from .rules import explain
     camp = cfg.campaign(name)
     phone = ps[0]
     rows = st.find(name, phone)

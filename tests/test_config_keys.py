@@ -174,8 +174,7 @@ def test_default_is_a_valid_value(setting):
 
 def test_aliases_function_and_url():
     cfg = config.loads("[default]\nfunction=vxml\nurl=http://a/b.vxml\n")
-    assert cfg.default.mode == "vxml" and cfg.default.function == "vxml"
-    assert cfg.default.uri == "http://a/b.vxml" and cfg.default.url == "http://a/b.vxml"
+    assert cfg.default.mode == "vxml" and cfg.default.uri == "http://a/b.vxml"
 
 
 def test_alias_and_key_contradicting_in_one_section_is_an_error():
@@ -270,10 +269,6 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
 def test_instance_defaults_to_the_host_name():
     import socket
     assert config.loads("").general.instance == socket.gethostname().split(".")[0]
-
-
-def test_drain_timeout_is_drainseconds():
-    assert config.loads("[general]\ndrainseconds=5\n").general.drain_timeout == 5.0
 
 
 def test_window_spelling_of_the_last_file_wins(tmp_path):

@@ -181,16 +181,14 @@ def test_commands_unit_and_shared_files_are_installed(installed):
     assert Path("/usr/share/man/man8/dialer.8.gz").is_file()
     assert Path("/usr/share/man/man1/dialer-pbxsim.1.gz").is_file()
     assert Path("/usr/share/dialer/vendor/asterisk/manager.py").is_file()
-    if (ROOT / "systemd" / "dialer.service").exists():
-        assert Path("/lib/systemd/system/dialer.service").is_file()
-        # Enabled by deb-systemd-helper even without a running systemd.
-        assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
-    if (ROOT / "dialer" / "data" / "extensions-dialer.conf").exists():
-        assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
-    for tree in ("monitoring", "grafana"):
-        for src in (ROOT / tree).rglob("*") if (ROOT / tree).is_dir() else ():
-            if src.is_file():
-                assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
+    assert Path("/lib/systemd/system/dialer.service").is_file()
+    # Enabled by deb-systemd-helper even without a running systemd.
+    assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
+    assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
+    shipped = [src for src in (ROOT / "monitoring").rglob("*") if src.is_file()]
+    assert shipped
+    for src in shipped:
+        assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
 
 
 def test_only_root_and_the_dialer_user_can_use_the_config(installed):

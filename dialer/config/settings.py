@@ -200,21 +200,7 @@ class _Hidden:
         return "'***'"
 
 
-class _GeneralBase(_Masked):
-    @property
-    def drain_timeout(self):
-        return self.drainseconds
-
-
 class _CampaignBase(_Masked):
-    @property
-    def function(self):
-        return self.mode
-
-    @property
-    def url(self):
-        return self.uri
-
     @property
     def chanvars(self):
         """Every NAME=value of chanvar, chanstr, chanvar1, chanvar2 that is set, in that order."""
@@ -240,7 +226,7 @@ def _fields(table):
     return [(name, Any, dataclasses.field(default=None)) for name in table]
 
 
-General = dataclasses.make_dataclass("General", _fields(GENERAL_SETTINGS), bases=(_GeneralBase,),
+General = dataclasses.make_dataclass("General", _fields(GENERAL_SETTINGS), bases=(_Masked,),
                                      frozen=True, repr=False)
 General.__doc__ = "The [general] section: one attribute per key of GENERAL_SETTINGS."
 

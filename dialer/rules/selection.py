@@ -118,14 +118,6 @@ def open_zones_for(c: "Campaign", now_utc, lead_zones: Sequence[str]) -> List[st
     return [k for k in _candidate_keys(c, lead_zones) if zn.key_is_open(win, k, now_utc, default)]
 
 
-def next_window_change(c: "Campaign", now_utc, lead_zones: Optional[Sequence[str]] = None) -> Optional[_dt.datetime]:
-    """The next instant (UTC) at which window_open() or a lead zone's window may change."""
-    win = campaign_window(c)
-    if c.leadtimezone is None:
-        return zn.next_change(win, [zn.NO_ZONE], now_utc, campaign_zone(c))
-    return zn.next_change(win, _candidate_keys(c, lead_zones), now_utc, default_lead_zone(c))
-
-
 def day_start(c: "Campaign", now_utc) -> float:
     """Epoch of today's 00:00 in the campaign zone (calltoday = false)."""
     local = zn.as_utc(now_utc).astimezone(zn.get_zone(campaign_zone(c)))

@@ -98,9 +98,6 @@ class MySQL:
             return StoreUnavailable(f"{self.where} is unavailable: {msg}")
         return StoreError(f"{self.where}: {msg}")
 
-    def is_connection_error(self, exc):
-        return isinstance(exc, StoreUnavailable)
-
     def exists_sql(self):
         return ("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
                 "AND table_name = ?")
