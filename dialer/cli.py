@@ -34,6 +34,8 @@ actions (-a):
   dnc-add/-delete/-import/-count/-dump                 the global do-not-call list
   blacklist-add/-delete/-import/-count/-dump -c TABLE  a blacklist table
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
+--check-config: load the configuration, print its campaigns and warnings, start nothing
+  (--as DEST FILE: check FILE as if installed at DEST, the main file or one in dialer.d).
 exit status: 0 ok, 1 partial, 2 usage/config/input error, 3 database unreachable or refused."""
 
 
@@ -66,7 +68,12 @@ def build_parser():
                    help="accepted for compatibility; no effect (each result is written once anyway)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="statistics output")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
-    p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running)")
+    p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running); "
+                   "--check-config: print every setting and where it comes from")
+    p.add_argument("-t", "--check-config", action="store_true",
+                   help="check the configuration (dialer.conf + dialer.d) and print its campaigns; exit 0 or 2")
+    p.add_argument("--as", dest="check_as", metavar="DEST",
+                   help="--check-config: check the file given as parameter as if it were installed at DEST")
     p.add_argument("--debug", action="store_true",
                    help="debug mode for this run, as [general] debug=true: verbose logs, tracebacks of internal errors")
     return p
@@ -116,6 +123,8 @@ def _params(args):
 
 
 def run(args):
+    if args.check_config or args.check_as:
+        return _check_config(args)
     action = args.action
     if action is not None:
         action = ACTION_ALIASES.get(action.lower(), action.lower())
@@ -136,10 +145,10 @@ def run(args):
         st.close()
 
 
-def _load_config(args):
+def _load_config(args, candidate=None):
     import dataclasses
     from . import config
-    cfg = config.load(args.config)
+    cfg = config.load(args.config, candidate=candidate)
     for w in cfg.warnings:
         print(f"dialer: warning: {w}", file=sys.stderr)
     if args.clipping:
@@ -150,6 +159,27 @@ def _load_config(args):
         cfg.general = dataclasses.replace(cfg.general, debug=True)
     args.debug = cfg.general.debug
     return cfg
+
+
+def _check_config(args):
+    """Like `nginx -t`: load what the service would load and say what it holds."""
+    if not args.check_config:
+        raise UsageError("--as is for --check-config")
+    if args.action or args.start or args.stop or args.safe or args.service:
+        raise UsageError("--check-config cannot be combined with -a, --start, --stop, -safe or --service")
+    files = _params(args)
+    if len(files) != (1 if args.check_as else 0):
+        raise UsageError("--check-config --as DEST takes one file: the candidate for DEST" if args.check_as else
+                         f"--check-config takes no parameter (got {files[0]!r}; use -C FILE or --as DEST FILE)")
+    from .config import report
+    cfg = _load_config(args, candidate=(args.check_as, files[0]) if args.check_as else None)
+    lines = report.summary(cfg, len(cfg.warnings))
+    if args.all:   # a listing that loads back as a dialer.conf: the summary as a comment
+        print(f"; {lines[0]}")
+        report.every_setting(cfg, sys.stdout)
+    else:
+        print("\n".join(lines))
+    return EXIT_OK
 
 
 def _dial(cfg, args):

@@ -22,6 +22,7 @@ frame                  # signal handler signature (service.py, pbxsim/__main__.p
 
 # -- data for people and for the next reader ---------------------------------------------------
 doc                    # config/settings.py Setting.doc: the meaning of each key, in the one table
+_.__doc__              # docstrings of the generated General/Campaign classes (help(), pydoc)
 
 # -- dialer-pbxsim's API for the tests and benchmarks that drive it --------------------------------
 classes_to_str         # pbxsim/managerconf.py

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from dialer import names
 from dialer.config import types
@@ -88,16 +88,30 @@ def validate_campaign_name(name, where="campaign name"):
     return name
 
 
-def load(path=None) -> Config:
-    """Read the main file, then `<its dir>/dialer.d/*.conf` in name order; later files override."""
+def load(path=None, candidate: Optional[Tuple[str, str]] = None) -> Config:
+    """Read the main file, then `<its dir>/dialer.d/*.conf` in name order; later files override.
+
+    candidate (dest, file): read `file` in place of `dest` (the main file or one in dialer.d,
+    existing or not), as if it were installed there; messages name `dest`. This checks a file
+    before it replaces the real one (Ansible's validate:), together with the files it joins."""
     if path is None:
         path = os.environ.get("DIALER_CONFIG") or DEFAULT_PATH
     path = str(path)
-    files = [path]
     dropins = Path(path).parent / DROPIN_DIR
-    if dropins.is_dir():
-        files += [str(p) for p in sorted(dropins.glob("*.conf")) if p.is_file()]
-    return _build([_parse(_read(f), f) for f in files], files)
+    names = {p.name: str(p) for p in (dropins.glob("*.conf") if dropins.is_dir() else ()) if p.is_file()}
+    texts = {}
+    if candidate is not None:
+        dest, file = Path(os.path.abspath(candidate[0])), candidate[1]
+        if dest == Path(os.path.abspath(path)):
+            texts[path] = _read(file)
+        elif dest.parent == Path(os.path.abspath(dropins)) and dest.suffix == ".conf":
+            names[dest.name] = str(dropins / dest.name)
+            texts[names[dest.name]] = _read(file)
+        else:
+            raise ConfigError(f"{candidate[0]}: not a file of this configuration: expected {path} "
+                              f"or {dropins}/NAME.conf")
+    files = [path] + [names[n] for n in sorted(names)]
+    return _build([_parse(texts[f] if f in texts else _read(f), f) for f in files], files)
 
 
 def loads(text, source="dialer.conf") -> Config:
@@ -329,13 +343,14 @@ def _window(section, layers, warnings):
         raise ConfigError(f"{raw.where}: [{section}] timestart = {start}, timestop = {stop}: expected {exc}") from None
 
 
-_MODE_NEEDS = {"voximal": ("uri",), "vxml": ("uri",), "application": ("application",),
+# What each mode needs to run an application: warned about at load, shown by --check-config.
+MODE_NEEDS = {"voximal": ("uri",), "vxml": ("uri",), "application": ("application",),
                "dialplan": ("context", "extension")}
 
 
 def _check_campaign(name, values, origins, header, warnings):
     """Settings that load but cannot do what the user expects: warn, naming where they come from."""
-    missing = [k for k in _MODE_NEEDS[values["mode"]] if not values.get(k)]
+    missing = [k for k in MODE_NEEDS[values["mode"]] if not values.get(k)]
     if missing and values["active"]:
         where = origins["mode"].where if "mode" in origins else header
         warnings.append(f"{where}: [{name}] mode = {values['mode']} but {' and '.join(missing)} "
