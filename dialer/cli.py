@@ -185,7 +185,14 @@ def _check_config(args):
 def _dial(cfg, args):
     if sum(map(bool, (args.start, args.stop, args.safe))) > 1:
         raise UsageError("choose one of --start, --stop and -safe")
-    from . import service
+    from . import service, serviceuser
+    if not args.stop:
+        g = cfg.general
+        made = [g.statedir, g.calllog, g.pidfile] + ([g.sqlitepath] if g.dbengine == "sqlite" else [])
+        try:
+            serviceuser.become_for(made, cfg.files)
+        except serviceuser.NotHandedOver as exc:
+            return _fail(str(exc), EXIT_USAGE)
     mode = (service.start_daemon if args.start else service.stop_daemon if args.stop else service.run_safe
             if args.safe else service.run_foreground)
     return mode(cfg, args)

@@ -9,7 +9,7 @@ from .base import StoreBase
 from .claims import ClaimsMixin
 from .dialect import for_engine
 from .dump import DumpMixin
-from .errors import StoreError, StoreUnavailable
+from .errors import StoreError, StoreNotWritable, StoreUnavailable
 from .importer import ImportMixin, ImportReport
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
@@ -17,7 +17,7 @@ from .zonefill import ZoneFillMixin
 if TYPE_CHECKING:
     from ..config import General
 
-__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
+__all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table"]
 
 
 class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, StoreBase):

@@ -2,11 +2,14 @@
 
 The rest of the store writes SQL once, with `?` placeholders and `d.q()` for identifiers.
 """
+import grp
 import os
+import pwd
 import sqlite3
 from typing import TYPE_CHECKING, Union
 
-from .errors import BulkLoadRefused, StoreError, StoreUnavailable
+from .. import serviceuser
+from .errors import BulkLoadRefused, StoreError, StoreNotWritable, StoreUnavailable
 
 if TYPE_CHECKING:
     from ..config import General
@@ -196,18 +199,45 @@ class SQLite:
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise self.translate(exc) from exc
+        try:
+            # Root on a packaged install: the service's user must be able to write what we made.
+            # (SQLite then gives the -wal/-shm files it creates the owner of the database file.)
+            serviceuser.hand_over(self.files())
+        except serviceuser.NotHandedOver as exc:
+            conn.close()
+            raise StoreNotWritable(str(exc)) from None
         return conn
+
+    def files(self):
+        return [self.path + suffix for suffix in ("", "-wal", "-shm")]
+
+    def _not_writable(self):
+        """The one-line StoreNotWritable for this user when the files or their directory are
+        not writable by it, else None."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        blocked = [f for f in self.files() if os.path.exists(f) and not os.access(f, os.R_OK | os.W_OK)]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            blocked.append(folder)   # where SQLite makes -wal and -shm
+        if not blocked:
+            return None
+        user, group = pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+        return StoreNotWritable(f"{self.where} is not writable by user {user}: fix with chown {user}:{group} "
+                                f"{' '.join(blocked)} (or run dialer as the user that owns them)")
 
     def translate(self, exc):
         if isinstance(exc, StoreError):
             return exc
         msg = " ".join(str(exc).split())
+        if isinstance(exc, sqlite3.OperationalError) and ("readonly" in msg or "unable to open" in msg):
+            not_writable = self._not_writable()
+            if not_writable is not None:
+                return not_writable
         if isinstance(exc, sqlite3.OperationalError) and (
                 "locked" in msg or "unable to open" in msg or "disk I/O" in msg or "readonly" in msg
                 or "busy" in msg):
             return StoreUnavailable(f"{self.where} is unavailable: {msg}")
         if isinstance(exc, OSError):
-            return StoreUnavailable(f"{self.where} is unavailable: {exc.strerror or exc}")
+            return self._not_writable() or StoreUnavailable(f"{self.where} is unavailable: {exc.strerror or exc}")
         return StoreError(f"{self.where}: {msg}")
 
     def exists_sql(self):
