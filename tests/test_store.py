@@ -1,6 +1,7 @@
 """The store's engine contract on both backends: claim, record, renew, held, repair."""
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,8 +197,7 @@ def test_missing_campaign_and_bad_names(store):
 
 
 def test_unreachable_database_is_store_unavailable(tmp_path):
-    g = general_for("mysql", tmp_path)
-    g.mysqlport = 1  # nothing listens there
+    g = general_for("mysql", tmp_path, mysqlport=1)  # nothing listens there
     st = store_mod.open_store(g)
     with pytest.raises(StoreUnavailable) as exc:
         st.ping()
@@ -314,3 +314,78 @@ def test_concurrent_claimers_never_call_one_number_twice(store, store_general):
     run_instances(store_general, body)
     numbers = [p for _, p in got]
     assert len(numbers) == len(set(numbers)) == 150   # every number once, none twice at once
+
+
+# -- a database this user may not write is not an outage ------------------------------------
+
+NOBODY = 65534
+
+
+def as_nobody(body):
+    """body() in a child process running as user nobody (a permission problem needs a user
+    that is not root); returns (exception class name, message), or (None, result)."""
+    import os
+    import pickle
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: never returns into pytest
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            out = (None, body())
+        except Exception as exc:
+            out = (type(exc).__name__, str(exc))
+        with os.fdopen(w, "wb") as fh:
+            pickle.dump(out, fh)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        out = pickle.load(fh)
+    os.waitpid(pid, 0)
+    return out
+
+
+@pytest.fixture
+def root_made_sqlite():
+    """An SQLite campaign made by root in a directory the nobody user may enter."""
+    import os
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="dialer-perm-")
+    os.chmod(folder, 0o755)
+    g = general_for("sqlite", Path(folder))
+    st = store_mod.open_store(g)
+    st.create_database()
+    st.create_campaign("camp")
+    st.insert("camp", "0612345678")
+    st.close()
+    yield g, folder
+    shutil.rmtree(folder)
+
+
+def test_a_root_owned_sqlite_file_is_not_writable_not_unavailable(root_made_sqlite):
+    """issue 11 §2: root made the file (0644), the service's user writes: one line that says
+    so and how to fix it, a StoreError that is not StoreUnavailable (nothing to wait for)."""
+    import os
+    g, folder = root_made_sqlite
+    os.chown(folder, NOBODY, NOBODY)           # the directory is the user's, as /var/lib/dialer is
+    assert as_nobody(lambda: store_mod.open_store(g).count("camp")) == (None, 1)   # reading works
+    kind, message = as_nobody(lambda: store_mod.open_store(g).insert("camp", "0611111111"))
+    assert kind == "StoreNotWritable", message
+    assert message == (f"SQLite database {folder}/dialer.sqlite is not writable by user nobody: fix with chown "
+                       f"nobody:nogroup {folder}/dialer.sqlite (or run dialer as the user that owns them)")
+    assert issubclass(store_mod.StoreNotWritable, StoreError)
+    assert not issubclass(store_mod.StoreNotWritable, StoreUnavailable)
+    os.chown(f"{folder}/dialer.sqlite", NOBODY, NOBODY)   # the fix the message gives
+    assert as_nobody(lambda: store_mod.open_store(g).insert("camp", "0611111111")) == (None, 2)
+
+
+def test_an_unreadable_sqlite_file_or_folder_is_not_writable(root_made_sqlite):
+    import os
+    g, folder = root_made_sqlite
+    os.chmod(f"{folder}/dialer.sqlite", 0o600)
+    kind, message = as_nobody(lambda: store_mod.open_store(g).count("camp"))
+    assert kind == "StoreNotWritable" and message.endswith(
+        f"fix with chown nobody:nogroup {folder}/dialer.sqlite {folder} (or run dialer as the user that owns them)"), message
