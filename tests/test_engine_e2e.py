@@ -134,3 +134,42 @@ def test_trunkmaxlines_caps_the_calls_of_all_campaigns_on_a_trunk(dial):
     # Both campaigns dialled, and never more than 3 calls at once on their shared trunk.
     assert {r["number"][:2] for r in recs} == {"71", "72"}
     assert env.sim.max_concurrent() == 3
+
+
+def _add_campaign(env, name, prefix, n, campaign=""):
+    env.conf.write_text(env.conf.read_text() + f"\n[{name}]\n" + campaign)
+    env.cli("-c", name, "-a", "create")
+    path = env.tmp / f"{name}.txt"
+    path.write_text("".join(f"{prefix}{i:03d}\n" for i in range(n)))
+    env.cli("-c", name, "-a", "file", "-p", path)
+
+
+def test_a_reload_removing_a_campaign_lets_its_live_calls_finish(dial):
+    import signal
+    env = dial({"default": {"outcome": "answer", "ring": 0.05, "talk": 2.0, "status": 12}},
+               campaign="maxlines=2\n", leads=[f"73{i:03d}" for i in range(4)])
+    before = env.conf.read_text()
+    _add_campaign(env, "gone", "74", 10, "maxlines=3\nmaxcaps=3\n")
+    proc = env.service()
+
+    def gone_calls():
+        return [r for r in env.sim.records() if r["variables"].get("DIALER_CAMPAIGN") == "gone"]
+    env.wait_for(lambda: len(gone_calls()) == 3, proc=proc, what="calls of the campaign to remove up")
+    env.conf.write_text(before)
+    proc.send_signal(signal.SIGHUP)
+    env.wait_for(lambda: "configuration reloaded" in env.output(proc), proc=proc, what="the reload")
+    st = env.store()
+    try:
+        def recorded():
+            rows = st.rows(f"SELECT disposition, owner FROM {st.d.q('gone')} WHERE attempts > 0")
+            st.conn().commit()
+            return rows if len(rows) == 3 and all(o is None for _, o in rows) else None
+        rows = env.wait_for(recorded, timeout=30, proc=proc, what="the removed campaign's calls recorded")
+    finally:
+        st.close()
+    assert [d for d, _ in rows] == [12, 12, 12]
+    env.wait_for(lambda: finished(env), proc=proc, what="the remaining campaign done")
+    assert env.stop(proc) == 0, env.output(proc)
+    # The removed campaign dialled nothing after the reload; nothing crashed.
+    assert len(gone_calls()) == 3
+    assert "Traceback" not in env.output(proc)

@@ -1,7 +1,7 @@
 """The engine's states and the data its parts share: link, database and run state as enums
 (what `_status` used to decode from seven flags), the campaigns being dialled, the counters."""
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Optional
 
 
@@ -80,9 +80,10 @@ class Campaigns(dict):
                 self.metrics.add_campaign(name, camp.maxlines)
         for name in set(old) - set(self):
             if old[name].live:
-                # Live calls of a removed campaign still finish and are recorded.
+                # Live calls of a removed campaign still finish and are recorded; it dials no
+                # more (config.Campaign is frozen: a changed copy).
                 self[name] = old[name]
-                old[name].settings.active = False
+                old[name].settings = replace(old[name].settings, active=False)
             elif self.metrics:
                 self.metrics.remove_campaign(name)
         self.cfg = cfg
