@@ -183,3 +183,62 @@ def test_lead_left_at_its_last_attempt_by_a_crashed_dialer_is_burned(dial, pbxsi
     rows = other.leads()
     got = {p: (r["disposition"], r["state"], r["owner"]) for p, r in rows.items()}
     assert got == {p: (codes.BURNED, 3, None) for p in ("4001", "4002")}, got
+
+
+NOBODY = 65534
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_database_the_service_user_cannot_write_is_said_once_and_loses_nothing(dial, backend):
+    """issue 11 §2: root made the SQLite file, the service runs as another user. One error line
+    (the store's message), no outage loop, no result dropped; "is back" once a write works."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from dialer.journal import Journal
+    from dialer.model import Outcome, Selection
+    folder = Path(tempfile.mkdtemp(prefix="dialer-perm-"))
+    try:
+        os.chmod(folder, 0o755)
+        db = folder / "dialer.sqlite"
+        leads = [f"82{i:03d}" for i in range(6)]
+        env = dial(answered(talk=0.2), leads=leads, campaign="maxlines=3\n",
+                   general=f"sqlitepath={db}\nstatedir={folder}\ncalllog={folder}/calls.log\ninstance=perm\n")
+        # A result of this instance's previous run still in its journal (its lead is held).
+        st = env.store()
+        try:
+            (held,) = st.claim(env.name, 1, "perm", 3600, time.time(), Selection(attempts=1))
+        finally:
+            st.close()
+        Journal(str(folder / "journal-perm.jsonl")).add(
+            env.name, held.id, Outcome(12, reason="Remote end has answered", duration=3, picked_up=True), time.time())
+        env.conf = Path(shutil.copy(env.conf, folder / "dialer.conf"))
+        for path in [folder] + [p for p in folder.iterdir() if p != db]:
+            os.chown(path, NOBODY, NOBODY)      # the service's directory, as /var/lib/dialer is
+        assert db.stat().st_uid == 0            # root made the database, as in the issue
+
+        proc = env.service(user=NOBODY, group=NOBODY, extra_groups=[])
+        message = f"SQLite database {db} is not writable by user nobody"
+        env.wait_for(lambda: message in env.output(proc), proc=proc, what="the not-writable error")
+        time.sleep(5)                           # the engine retries every 2 s meanwhile
+        out = env.output(proc)
+        assert out.count(message) == 1, out
+        for wrong in ("database unavailable", "database is back", "not written"):
+            assert wrong not in out, out
+        assert env.sim.records() == []          # nothing dialled while results cannot be kept
+
+        for path in folder.iterdir():
+            if path.name.startswith("dialer.sqlite"):
+                os.chown(path, NOBODY, NOBODY)  # the fix the message gives
+        rows = env.wait_for(lambda: all_attempted(env), proc=proc, what="every lead attempted")
+        assert env.stop(proc) == 0, env.output(proc)
+        out = env.output(proc)
+        assert out.count(message) == 1 and out.count("database is back") == 1, out
+        assert "not written" not in out and "database unavailable" not in out, out
+        assert all(r["disposition"] == 12 and r["owner"] is None for r in rows.values()), rows
+        assert rows[held.phone]["duration"] == 3 and rows[held.phone]["attempts"] == 1
+        assert sorted(dialled_counts(env.sim)) == sorted(set(leads) - {held.phone})
+        assert not (folder / "journal-perm.jsonl").exists() or not (folder / "journal-perm.jsonl").read_text()
+    finally:
+        shutil.rmtree(folder)

@@ -251,7 +251,7 @@ class Engine:
         if self.run_state is not RunState.RUNNING:
             text = f"stopping: draining {live} live call(s)"
         elif self.db.down:
-            text = f"database down, {self.results.buffered} result(s) buffered, {live} call(s) live"
+            text = f"database {self.db.state.value}, {self.results.buffered} result(s) buffered, {live} call(s) live"
         elif self.link_state is LinkState.CONNECTING:
             text = "connecting to Asterisk"
         elif self.link_state is LinkState.DOWN:

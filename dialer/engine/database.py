@@ -1,8 +1,14 @@
-"""The engine's database connection: the one place that knows about outages."""
+"""The engine's database connection: the one place that knows about outages.
+
+Two ways to lose it: an outage (StoreUnavailable: down, refused, locked) and a database this
+user may not write (StoreNotWritable: waiting does not fix it, the one-line message says what
+does). Both stop the claims and send the results to the journal; only the message differs,
+said once. "database is back" only after a write went through (Store.probe_write), so a
+database that answers reads but refuses writes is never reported back."""
 import logging
 from typing import Callable, Optional
 
-from ..store import StoreError, StoreUnavailable
+from ..store import StoreError, StoreNotWritable, StoreUnavailable
 from .state import DbState
 
 log = logging.getLogger("dialer.engine")
@@ -20,14 +26,15 @@ class Database:
 
     @property
     def down(self) -> bool:
-        return self.state is DbState.DOWN
+        """No claims, results to the journal: an outage or a database we may not write."""
+        return self.state is not DbState.UP
 
     def open(self) -> bool:
         """Connect at start; False (and DOWN) when the database does not answer."""
         try:
             self.store = self.factory()
             self.store.ping()
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreNotWritable) as exc:
             self.lost(exc)
             return False
         return True
@@ -38,7 +45,7 @@ class Database:
             return None
         try:
             return getattr(self.store, method)(*args, **kwargs)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreNotWritable) as exc:
             self.lost(exc)
         except StoreError as exc:
             # e.g. a campaign table dropped or never created: that campaign waits, the rest dial.
@@ -52,9 +59,14 @@ class Database:
             self.errors[text] = now
 
     def lost(self, exc: Exception) -> None:
-        if not self.down:
-            log.error("database unavailable: %s; no new calls until it answers, results are buffered", exc)
-        self.state = DbState.DOWN
+        if isinstance(exc, StoreNotWritable):
+            if self.state is not DbState.NOT_WRITABLE:
+                log.error("%s", exc)
+            self.state = DbState.NOT_WRITABLE
+        else:
+            if not self.down:
+                log.error("database unavailable: %s; no new calls until it answers, results are buffered", exc)
+            self.state = DbState.DOWN
         self.retry_at = self.mono() + 1.0
         if self.metrics:
             self.metrics.database_error()
@@ -67,10 +79,16 @@ class Database:
             return False
         try:
             self.store = self.factory()
-            self.store.ping()
-        except StoreUnavailable as exc:
+            self.store.probe_write()
+        except StoreError as exc:
             self.retry_at = self.mono() + 2.0
-            log.debug("database still unavailable: %s", exc)
+            self._close()
+            if isinstance(exc, StoreNotWritable) and self.state is DbState.DOWN:
+                self.lost(exc)      # the outage is over, the permission problem is not: say so
+            elif isinstance(exc, (StoreUnavailable, StoreNotWritable)):
+                log.debug("database still %s: %s", self.state.value, exc)
+            else:
+                self.error(str(exc))
             return False
         self.state = DbState.UP
         log.info("database is back")

@@ -8,7 +8,7 @@ from typing import List, Optional, Set, Tuple
 from .. import codes
 from ..journal import Journal
 from ..model import Lead, Outcome
-from ..store import StoreError, StoreUnavailable
+from ..store import StoreError, StoreNotWritable, StoreUnavailable
 from .database import Database
 from .state import Campaigns, Stats
 
@@ -87,7 +87,7 @@ class ResultWriter:
         try:
             with self.db.store.write_tx():
                 written = [self._record_one(*item) for item in batch]
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreNotWritable) as exc:
             self.db.lost(exc)
             for item in batch:
                 self.journal.add(*item)
@@ -97,7 +97,7 @@ class ResultWriter:
             for item in batch:
                 try:
                     written.append(self._write_alone(*item))
-                except StoreUnavailable as exc:
+                except (StoreUnavailable, StoreNotWritable) as exc:
                     self.db.lost(exc)
                     self.journal.add(*item)
                     written.append(True)
@@ -110,9 +110,11 @@ class ResultWriter:
         """Write the buffered results, in order; how many, or None when the database went away."""
         if not len(self.journal):
             return 0
+        if self.db.down:
+            return None
         try:
             n = self.journal.flush(self._write_alone)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, StoreNotWritable) as exc:
             self.db.lost(exc)
             return None
         log.info("wrote %d buffered result(s)", n)
@@ -124,9 +126,11 @@ class ResultWriter:
 
     def _write_alone(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
         """One result in its own transaction; a campaign-level error drops it (kept, it would
-        block every later result). StoreUnavailable goes to the caller."""
+        block every later result). StoreUnavailable and StoreNotWritable go to the caller."""
         try:
             return self._record_one(name, lead_id, outcome, now)
+        except (StoreUnavailable, StoreNotWritable):
+            raise
         except StoreError as exc:
             log.error("%s: result of lead %s not written: %s", name, lead_id, exc)
             return True

@@ -19,6 +19,7 @@ class LinkState(enum.Enum):
 class DbState(enum.Enum):
     UP = "up"
     DOWN = "down"               # results go to the journal; no claims
+    NOT_WRITABLE = "not writable"   # the same, until a write goes through (a permission problem)
 
 
 class RunState(enum.Enum):

@@ -42,6 +42,12 @@ class StoreBase:
     def ping(self):
         self.scalar("SELECT 1")
 
+    def probe_write(self):
+        """A write that changes nothing: the database takes writes, not only reads (a file
+        the user may only read answers a ping)."""
+        with self.write_tx():
+            self.execute(f"UPDATE {self.d.q(schema.LOCK_TABLE)} SET name = name WHERE name = 'claim'")
+
     # -- statements ------------------------------------------------------------------
     def execute(self, sql, params=()):
         """Run one statement; returns the cursor (rows fetched by the caller)."""

@@ -77,10 +77,11 @@ class DialEnv:
     def run(self, *args, timeout=120, check=0):
         return self.cli(*args, check=check, timeout=timeout)
 
-    def service(self, *args, env=None):
+    def service(self, *args, env=None, **popen):
+        """`dialer --service`; popen: more subprocess.Popen arguments (user=, group=)."""
         cmd = [sys.executable, "-m", "dialer.cli", "-C", str(self.conf), "--service", *args]
         log = open(self.tmp / f"service-{time.monotonic_ns()}.log", "w+")
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or self.env())
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or self.env(), **popen)
         proc.logfile = log
         self.procs.append(proc)
         return proc
