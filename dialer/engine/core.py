@@ -56,7 +56,6 @@ class Engine:
         self.link_state = LinkState.CONNECTING
         self.run_state = RunState.RUNNING
         self.stop_deadline = None
-        self.hung = False          # test hook: a hung engine stops its watchdog pings
         self.next_tick = 0.0
         self.next_renew = 0.0
         self.reload_error = None
@@ -83,27 +82,36 @@ class Engine:
         refused calls and a drain timeout are logged and counted, not an exit status."""
         self.start()
         try:
-            while True:
-                self._wait_and_handle()
-                began = self.mono()
-                if began >= self.next_tick:
-                    self.next_tick = began + self.period
-                    self._tick()
-                self.results.write()
-                self.pacer.dial(self._can_dial)
-                self.results.write()
-                self._watchdog()
-                if self.metrics:
-                    self.metrics.observe_iteration(self.mono() - began)
-                if self._should_exit():
-                    break
+            while not self.step():
+                pass
         finally:
-            try:
-                self.results.write()
-            finally:
-                self.close()
+            self.stop()
         self._summary()
         return 0
+
+    def step(self) -> bool:
+        """One iteration: handle what is queued (waiting until the next tick at most), tick when
+        due, write results, dial. True when the run is over. run() loops on it; the tests'
+        in-process harness calls it with a manual clock."""
+        self._wait_and_handle()
+        began = self.mono()
+        if began >= self.next_tick:
+            self.next_tick = began + self.period
+            self._tick()
+        self.results.write()
+        self.pacer.dial(self._can_dial)
+        self.results.write()
+        self._watchdog()
+        if self.metrics:
+            self.metrics.observe_iteration(self.mono() - began)
+        return self._should_exit()
+
+    def stop(self) -> None:
+        """Write what is left and close everything."""
+        try:
+            self.results.write()
+        finally:
+            self.close()
 
     def _wait_and_handle(self) -> None:
         busy = self.pacer.more_to_dial
@@ -177,9 +185,6 @@ class Engine:
         if self.notifier:
             self.notifier.ready()
 
-    def _on_hang(self, item) -> None:
-        self.hung = True
-
     def _on_connected(self, item) -> None:
         self.link_state = LinkState.UP
         if self.metrics:
@@ -226,8 +231,7 @@ class Engine:
         self._status()
 
     def _can_dial(self) -> bool:
-        return (self.link_state is LinkState.SYNCED and not self.db.down
-                and self.run_state is RunState.RUNNING and not self.hung)
+        return self.link_state is LinkState.SYNCED and not self.db.down and self.run_state is RunState.RUNNING
 
     # -- end conditions, status ------------------------------------------------------------
     def _should_exit(self) -> bool:
@@ -274,7 +278,7 @@ class Engine:
 
     def _watchdog(self) -> None:
         # The notifier spaces the pings out; the engine only proves its loop still turns.
-        if not self.hung and self.notifier:
+        if self.notifier:
             self.notifier.watchdog()
 
     def _summary(self) -> None:
