@@ -121,6 +121,13 @@ class Attempt:
         cause, text = (far or nonzero or list(self.hungup.values()))[0]
         return cause, text
 
+    def stopped(self, now: float, reason: str) -> Outcome:
+        """The result of a call the dialer gave up at its stop (drain timeout): -1, whatever it
+        had reached, with the time it had been up."""
+        duration = max(0, int(round(now - self.answered_at))) if self.answered_at is not None else 0
+        return Outcome(disposition=codes.UNDEFINED, reason=reason[:255], duration=duration,
+                       extra={"class": codes.CLASS_FAILED})
+
     def outcome(self, now: float, *, lost: str = "") -> Outcome:
         """The result to record. `lost` names why the attempt ended without its events."""
         cause, cause_txt = self.far_cause()

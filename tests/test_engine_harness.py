@@ -4,6 +4,7 @@ dialled" needs no sleep: the engine claims and originates inside the step that c
 import datetime as dt
 
 from dialer import codes
+from dialer.engine import Control
 from dialer.store import schema
 
 
@@ -57,3 +58,23 @@ def test_no_call_before_the_calling_window_opens(dial, engine_rig):
     assert originated(env) == [] and rig.engine.campaigns["camp"].window is False
     rig.run_until(lambda: len(originated(env)) == 2, advance=1, what="calls once the window opens")
     assert rig.clock.now >= start + 120
+
+
+def test_drain_timeout_hangs_up_records_and_releases_the_calls_still_up(dial, engine_rig):
+    env = dial({"default": {"outcome": "answer", "ring": 0.05, "talk": 600}}, leads=["3301", "3302"],
+               campaign="attempts=3\n", general="drainseconds=120\n")
+    rig = engine_rig(env)
+    rig.start()
+    rig.run_until(lambda: env.sim.stats()["live_calls"] == 2, what="calls up")
+    rig.events.put(Control("stop"))
+    rig.step()                                                # the stop: drain for up to 120 s
+    rig.step(advance=119)
+    assert not rig.done and len(rig.engine.calls) == 2        # still draining
+    assert rig.step(advance=2)                                # drain timeout: the run is over
+    rig.stop()
+    rows = env.leads()
+    assert all((r["disposition"], r["state"], r["owner"], r["reason"])
+               == (codes.UNDEFINED, schema.READY, None, "Stopped during the call: drain timeout")
+               for r in rows.values()), rows
+    assert rig.engine.stats.by_code == {codes.UNDEFINED: 2}
+    env.wait_for(lambda: env.sim.stats()["live_calls"] == 0, what="the calls hung up through AMI")

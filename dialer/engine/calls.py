@@ -58,6 +58,12 @@ class CallTable:
         self.drop(att)
         self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now)
 
+    def give_up_all(self, now: float, reason: str) -> None:
+        """End every live attempt now as -1 (`reason`): the dialer stops without their end."""
+        for att in list(self.calls.values()):
+            self.drop(att)
+            self.results.record(att.campaign, att.lead, att.stopped(now, reason), now)
+
     # -- events -------------------------------------------------------------------------
     def attempt_for(self, msg) -> Optional[Attempt]:
         if msg.name == "OriginateResponse":

@@ -24,6 +24,8 @@ from .state import Campaigns, Control, DbState, LinkState, RunState, Stats
 
 log = logging.getLogger("dialer.engine")
 
+STOPPED_DURING_CALL = "Stopped during the call: drain timeout"
+
 
 class Engine:
     def __init__(self, cfg, *, store_factory: Callable, link, events: queue.Queue, metrics=None,
@@ -236,17 +238,22 @@ class Engine:
     # -- end conditions, status ------------------------------------------------------------
     def _should_exit(self) -> bool:
         if self.run_state is not RunState.RUNNING:
-            if not self.calls:
-                return True
-            if self.mono() >= self.stop_deadline:
-                if self.run_state is RunState.DRAINING:
-                    log.warning("drain timeout: %d call(s) still live; they stay claimed and are "
-                                "re-adopted at the next start", len(self.calls))
-                return True
-            return False
+            if self.calls and self.mono() >= self.stop_deadline:
+                self._give_up_calls()
+            return not self.calls
         if self.forever or self.calls or self.results.buffered:
             return False
         return all(s.done for s in self.campaigns.active())
+
+    def _give_up_calls(self) -> None:
+        """Calls still up when the drain time is over: hung up through AMI when the link is up,
+        recorded as -1 and released, so the summary, the table, the metrics and the next start
+        tell the same story (codes.final_code applies, as to any -1)."""
+        log.warning("drain timeout: hanging up %d live call(s); recorded as -1 (%s)", len(self.calls),
+                    STOPPED_DURING_CALL)
+        if self.link_state.connected and self.run_state is RunState.DRAINING:
+            self.calls.hangup_all()
+        self.calls.give_up_all(self.clock(), STOPPED_DURING_CALL)
 
     def _status(self) -> None:
         live = self.campaigns.live()
