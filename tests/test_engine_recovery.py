@@ -207,3 +207,19 @@ def test_calls_up_at_the_drain_timeout_with_the_ami_gone_are_recorded_and_releas
     assert again.returncode == 0, again.stderr
     assert "released" not in again.stderr and "not written" not in again.stderr, again.stderr
     assert env.leads() == rows
+
+
+def test_calls_lost_with_asterisk_end_when_the_connection_was_lost(dial):
+    """Asterisk crashes with calls up (no Hangup ever comes): each call ends at the moment the
+    link was lost, not at the resync after the reconnection, and says why."""
+    leads = ["2201", "2202", "2203"]
+    env = dial(answered(talk=60), leads=leads, campaign="maxlines=3\nattempts=1\n")
+    proc = env.service()
+    env.wait_for(lambda: env.sim.stats()["live_calls"] == 3, proc=proc, what="calls up")
+    env.sim.fault("crash", seconds=6)           # the resync comes 6 s or more after the loss
+    rows = env.wait_for(lambda: all_attempted(env), timeout=60, proc=proc, what="every lead recorded")
+    assert env.stop(proc) == 0, env.output(proc)
+    for r in rows.values():
+        assert r["cause"] == "Asterisk connection lost", r
+        assert r["disposition"] == 12 or r["reason"] == "Asterisk connection lost", r
+        assert r["duration"] <= 3, r

@@ -203,6 +203,7 @@ class Engine:
     def _on_disconnected(self, item) -> None:
         if self.link_state.connected:
             log.warning("AMI connection lost (%s); no new calls until it is back", item.reason)
+            self.calls.link_lost(self.clock())
         self.link_state = LinkState.DOWN
         if self.metrics:
             self.metrics.set_ami_connected(False)
