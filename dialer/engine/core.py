@@ -24,6 +24,8 @@ from .state import Campaigns, Control, DbState, LinkState, RunState, Stats
 
 log = logging.getLogger("dialer.engine")
 
+STOPPED_DURING_CALL = "Stopped during the call: drain timeout"
+
 
 class Engine:
     def __init__(self, cfg, *, store_factory: Callable, link, events: queue.Queue, metrics=None,
@@ -56,7 +58,6 @@ class Engine:
         self.link_state = LinkState.CONNECTING
         self.run_state = RunState.RUNNING
         self.stop_deadline = None
-        self.hung = False          # test hook: a hung engine stops its watchdog pings
         self.next_tick = 0.0
         self.next_renew = 0.0
         self.reload_error = None
@@ -83,27 +84,36 @@ class Engine:
         refused calls and a drain timeout are logged and counted, not an exit status."""
         self.start()
         try:
-            while True:
-                self._wait_and_handle()
-                began = self.mono()
-                if began >= self.next_tick:
-                    self.next_tick = began + self.period
-                    self._tick()
-                self.results.write()
-                self.pacer.dial(self._can_dial)
-                self.results.write()
-                self._watchdog()
-                if self.metrics:
-                    self.metrics.observe_iteration(self.mono() - began)
-                if self._should_exit():
-                    break
+            while not self.step():
+                pass
         finally:
-            try:
-                self.results.write()
-            finally:
-                self.close()
+            self.stop()
         self._summary()
         return 0
+
+    def step(self) -> bool:
+        """One iteration: handle what is queued (waiting until the next tick at most), tick when
+        due, write results, dial. True when the run is over. run() loops on it; the tests'
+        in-process harness calls it with a manual clock."""
+        self._wait_and_handle()
+        began = self.mono()
+        if began >= self.next_tick:
+            self.next_tick = began + self.period
+            self._tick()
+        self.results.write()
+        self.pacer.dial(self._can_dial)
+        self.results.write()
+        self._watchdog()
+        if self.metrics:
+            self.metrics.observe_iteration(self.mono() - began)
+        return self._should_exit()
+
+    def stop(self) -> None:
+        """Write what is left and close everything."""
+        try:
+            self.results.write()
+        finally:
+            self.close()
 
     def _wait_and_handle(self) -> None:
         busy = self.pacer.more_to_dial
@@ -177,9 +187,6 @@ class Engine:
         if self.notifier:
             self.notifier.ready()
 
-    def _on_hang(self, item) -> None:
-        self.hung = True
-
     def _on_connected(self, item) -> None:
         self.link_state = LinkState.UP
         if self.metrics:
@@ -196,6 +203,7 @@ class Engine:
     def _on_disconnected(self, item) -> None:
         if self.link_state.connected:
             log.warning("AMI connection lost (%s); no new calls until it is back", item.reason)
+            self.calls.link_lost(self.clock())
         self.link_state = LinkState.DOWN
         if self.metrics:
             self.metrics.set_ami_connected(False)
@@ -226,23 +234,27 @@ class Engine:
         self._status()
 
     def _can_dial(self) -> bool:
-        return (self.link_state is LinkState.SYNCED and not self.db.down
-                and self.run_state is RunState.RUNNING and not self.hung)
+        return self.link_state is LinkState.SYNCED and not self.db.down and self.run_state is RunState.RUNNING
 
     # -- end conditions, status ------------------------------------------------------------
     def _should_exit(self) -> bool:
         if self.run_state is not RunState.RUNNING:
-            if not self.calls:
-                return True
-            if self.mono() >= self.stop_deadline:
-                if self.run_state is RunState.DRAINING:
-                    log.warning("drain timeout: %d call(s) still live; they stay claimed and are "
-                                "re-adopted at the next start", len(self.calls))
-                return True
-            return False
+            if self.calls and self.mono() >= self.stop_deadline:
+                self._give_up_calls()
+            return not self.calls
         if self.forever or self.calls or self.results.buffered:
             return False
         return all(s.done for s in self.campaigns.active())
+
+    def _give_up_calls(self) -> None:
+        """Calls still up when the drain time is over: hung up through AMI when the link is up,
+        recorded as -1 and released, so the summary, the table, the metrics and the next start
+        tell the same story (codes.final_code applies, as to any -1)."""
+        log.warning("drain timeout: hanging up %d live call(s); recorded as -1 (%s)", len(self.calls),
+                    STOPPED_DURING_CALL)
+        if self.link_state.connected and self.run_state is RunState.DRAINING:
+            self.calls.hangup_all()
+        self.calls.give_up_all(self.clock(), STOPPED_DURING_CALL)
 
     def _status(self) -> None:
         live = self.campaigns.live()
@@ -274,7 +286,7 @@ class Engine:
 
     def _watchdog(self) -> None:
         # The notifier spaces the pings out; the engine only proves its loop still turns.
-        if not self.hung and self.notifier:
+        if self.notifier:
             self.notifier.watchdog()
 
     def _summary(self) -> None:
