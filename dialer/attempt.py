@@ -14,6 +14,15 @@ from .model import LOCAL_FAR_HALF, Lead, Outcome, is_far_end
 
 # Reason and cause of a call whose channels vanished with Asterisk (no Hangup ever came).
 LINK_LOST = "Asterisk connection lost"
+# Reason and cause of a call Asterisk hung up because it was stopping or restarting.
+ASTERISK_SHUTDOWN = "Asterisk shut down during the call"
+# SoftHangupRequest `Cause:` is a set of AST_SOFTHANGUP_* flags, not a Q.850 cause (captures).
+SOFTHANGUP_SHUTDOWN = 4
+
+
+def is_shutdown_hangup(msg) -> bool:
+    """A SoftHangupRequest sent by `core stop/restart now`: Asterisk is going away."""
+    return msg.name == "SoftHangupRequest" and bool((_int(msg.get("Cause")) or 0) & SOFTHANGUP_SHUTDOWN)
 
 
 def _int(value) -> Optional[int]:
@@ -45,6 +54,7 @@ class Attempt:
     adopted: bool = False               # re-adopted after a restart: no OriginateResponse will come
     response_at: Optional[float] = None
     link_lost_at: Optional[float] = None  # the AMI link went down while the call was up (last evidence)
+    shutdown: bool = False              # hung up by Asterisk's shutdown (SoftHangupRequest Cause 4)
 
     # -- event intake -------------------------------------------------------
     def on_event(self, msg, now: float) -> None:
@@ -69,6 +79,8 @@ class Attempt:
                 self.answered_at = now
         elif name == "UserEvent":
             self._user_event(msg, now)
+        elif is_shutdown_hangup(msg):
+            self.shutdown = True
 
     def _vars(self, msg) -> None:
         variables = getattr(msg, "variables", None) or {}
@@ -116,6 +128,11 @@ class Attempt:
             return self.response != "Success"
         return self.all_hungup()
 
+    def refused(self) -> bool:
+        """Failed with Reason 0 and no channel: a bad peer or technology, but also what Asterisk
+        answers during its shutdown or for a ChannelId in use (the engine tells them apart)."""
+        return self.response not in (None, "Success") and not self.channels and not self.reason
+
     def far_cause(self):
         """(cause, text) of the far end: the ;2 half of a Local channel, else any non-zero one."""
         if not self.hungup:
@@ -140,6 +157,10 @@ class Attempt:
         answered = self.answered_at is not None or self.picked_up or self.reason == codes.REASON_ANSWERED
         if lost and not answered and cause is None:
             return Outcome(disposition=codes.UNDEFINED, reason=lost[:255], cause=lost_cause)
+        if self.shutdown and not answered:
+            # Not the far end's answer: Asterisk hung it up (its Hangup says 16) while going away.
+            return Outcome(disposition=codes.UNDEFINED, reason=ASTERISK_SHUTDOWN, cause=ASTERISK_SHUTDOWN,
+                           extra={"class": codes.CLASS_FAILED})
         created = bool(self.channels) or self.response == "Success"
         c = codes.classify(self.reason, cause, answered=answered, channel_created=created, machine=self.machine,
                            app_status=self.app_status, default_answered=self.answeredcode)
@@ -155,6 +176,8 @@ class Attempt:
                 end = self.ended_at or self.link_lost_at or now
                 duration = max(0, int(round(end - self.answered_at)))
         cause_text = cause_txt or (codes.cause_text(cause) if cause is not None else lost_cause)
+        if self.shutdown:
+            reason = cause_text = ASTERISK_SHUTDOWN
         return Outcome(disposition=c.code, reason=reason[:255], cause=cause_text[:255],
                        duration=duration, result=self.result, picked_up=c.answered,
                        extra={"class": c.klass, "cause_code": cause,

@@ -59,6 +59,7 @@ class Lead:
     disposition: int = 1
     timezone: str = ""
     channelid: Optional[str] = None
+    last_attempt: Optional[object] = None   # `datetime` before this claim: a put-back restores it
 
 
 @dataclass

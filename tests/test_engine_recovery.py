@@ -11,6 +11,7 @@ import time
 import pytest
 
 from dialer import codes
+from dialer.attempt import ASTERISK_SHUTDOWN
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,14 @@ def all_attempted(env, n=1):
 
 
 def dialled_counts(*sims):
-    return collections.Counter(r["number"] for sim in sims for r in sim.records() if "channelid" in r)
+    """Numbers that reached the PBX: an Originate it refused without a channel (during its
+    shutdown, or for a ChannelId in use) never rang a phone."""
+    return collections.Counter(r["number"] for sim in sims for r in sim.records()
+                               if "channelid" in r and not refused(r))
+
+
+def refused(record):
+    return record.get("channel") is None and record.get("outcome") in ("shutdown", "inuse")
 
 
 def assert_each_dialled_once(env, leads, *sims, exact=True):
@@ -59,7 +67,7 @@ def test_ami_faults_mid_campaign(dial, fault):
     # Nothing dialled twice, every lead has a final result, nothing left claimed.
     assert_each_dialled_once(env, leads, exact=fault != "crash")
     assert all(r["owner"] is None and r["state"] == 3 for r in rows.values())
-    lost = [r for r in rows.values() if r["disposition"] != 12]
+    lost = [r for r in rows.values() if r["disposition"] != 12 or r["reason"] == ASTERISK_SHUTDOWN]
     # Only calls that were up at the fault may have lost their answer: with a drop they stay
     # up in Asterisk and are re-adopted; a restart hangs them up (recorded from the Hangup
     # events); a crash takes them away with no event (Undefined, then Burned: attempts=1).
@@ -68,6 +76,34 @@ def test_ami_faults_mid_campaign(dial, fault):
         assert not lost, [(r["phone"], r["disposition"], r["reason"], r["pickups"]) for r in lost]
     for r in lost:
         assert r["disposition"] in (codes.BURNED, codes.UNDEFINED, 12) or r["pickups"] == 1, r
+    if fault == "restart":
+        # The calls the restart hung up say so; the Originates it refused meanwhile were put
+        # back uncounted and dialled again after it (each lead has one counted attempt).
+        assert len(lost) <= live_before and lost, lost
+        assert all((r["reason"], r["cause"]) == (ASTERISK_SHUTDOWN,) * 2 for r in lost), lost
+        assert all(r["attempts"] == 1 for r in rows.values()), rows
+        redialled = {r["number"] for r in env.sim.records() if refused(r)}
+        assert redialled <= set(dialled_counts(env.sim)), redialled
+
+
+def test_originates_refused_during_an_asterisk_restart_are_put_back_uncounted(dial):
+    """`core restart now` with no call up: nothing but the Shutdown event (1 s later, as in
+    Asterisk) says why the Originates sent meanwhile fail (Reason 0, no channel). They are put
+    back, not burned, and dialled after the restart."""
+    leads = [f"76{i:03d}" for i in range(5)]
+    env = dial(answered(talk=0.2), leads=leads, campaign="maxlines=5\nattempts=1\nactive=false\n",
+               shutdown_delay=1.0)
+    proc = env.service()
+    env.wait_for(lambda: "AMI connected" in env.output(proc), proc=proc, what="AMI connected")
+    env.conf.write_text(env.conf.read_text().replace("active=false", "active=true"))
+    env.sim.fault("restart", seconds=1.5)
+    proc.send_signal(signal.SIGHUP)             # the campaign starts dialling into the shutdown
+    rows = env.wait_for(lambda: all_attempted(env), timeout=60, proc=proc, what="every lead attempted")
+    assert env.stop(proc) == 0, env.output(proc)
+    assert any(refused(r) for r in env.sim.records()), env.sim.records()
+    assert all((r["disposition"], r["attempts"]) == (12, 1) for r in rows.values()), rows
+    assert_each_dialled_once(env, leads)
+    assert "put back, attempt not counted: Originate refused: Asterisk was shutting down" in env.output(proc)
 
 
 @pytest.mark.parametrize("backend", ["mysql"])

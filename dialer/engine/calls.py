@@ -16,6 +16,13 @@ log = logging.getLogger("dialer.engine")
 GRACE_NO_RESPONSE = 3.0      # Hangup(s) in, OriginateResponse missing
 GRACE_FAILED_CHANNELS = 10.0  # failed OriginateResponse, channels not all hung up
 ORIGINATE_SLACK = 60.0       # beyond the ring Timeout with no OriginateResponse at all
+# A refusal (Reason 0, no channel) is held this long before it counts against its lead: the
+# Shutdown event that explains it may follow (Asterisk 20 sent it 1.1 s after the hangups).
+REFUSAL_HOLD = 2.0
+
+# Why a claim was undone without counting the attempt (store.put_back).
+PUT_BACK_SHUTDOWN = "Originate refused: Asterisk was shutting down"
+PUT_BACK_IN_USE = "ChannelId in use"
 
 
 class CallTable:
@@ -30,6 +37,7 @@ class CallTable:
         self.lease = lease
         self.calls: Dict[ChannelId, Attempt] = {}
         self.by_action: Dict[str, ChannelId] = {}   # ActionID -> ChannelId, until its OriginateResponse
+        self.refused: Dict[ChannelId, float] = {}   # refused with no channel, held since (check_refused)
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -47,6 +55,7 @@ class CallTable:
         """Forget an attempt without a result (its lead is recorded by the caller)."""
         if self.calls.pop(att.channelid, None) is not None:
             self.by_action.pop(att.action_id, None)
+            self.refused.pop(att.channelid, None)
             state = self.campaigns.get(att.campaign)
             if state:
                 state.live -= 1
@@ -57,6 +66,11 @@ class CallTable:
             return
         self.drop(att)
         self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now)
+
+    def put_back(self, att: Attempt, reason: str, now: float) -> None:
+        """The call never started, not by its lead's fault: undo the claim, uncounted."""
+        self.drop(att)
+        self.results.put_back(att.campaign, att.lead, reason, now)
 
     def give_up_all(self, now: float, reason: str) -> None:
         """End every live attempt now as -1 (`reason`): the dialer stops without their end."""
@@ -88,7 +102,10 @@ class CallTable:
         if msg.name == "OriginateResponse":
             self.by_action.pop(att.action_id, None)
         if att.complete():
-            self.end_call(att, now)
+            if att.refused():
+                self.refused.setdefault(att.channelid, now)
+            else:
+                self.end_call(att, now)
         return att
 
     def hangup(self, chan: str) -> None:
@@ -108,6 +125,36 @@ class CallTable:
         for att in self.calls.values():
             if att.link_lost_at is None:
                 att.link_lost_at = now
+
+    # -- refusals without a channel -------------------------------------------------------
+    def put_back_refused(self, now: float) -> None:
+        """Asterisk is going away (or the link is lost before the check): what it refused was
+        not the leads' fault."""
+        for cid in list(self.refused):
+            self.put_back(self.calls[cid], PUT_BACK_SHUTDOWN, now)
+
+    def check_refused(self, now: float) -> None:
+        """Decide the refusals held long enough: an id that is a prefix (ignoring case) of a
+        live channel's Uniqueid is Asterisk's "Unique ID already in use": put back, the next
+        claim gets a new id; any other refusal is the attempt's outcome (unknown peer...)."""
+        due = [cid for cid, since in self.refused.items() if now - since >= REFUSAL_HOLD]
+        if not due:
+            return
+        try:
+            channels = self.link.core_show_channels()
+        except Exception as exc:    # the link is going: the disconnection puts them back
+            log.debug("CoreShowChannels for refused originates: %s", exc)
+            return
+        live = [(ch.get("Uniqueid") or "").lower() for ch in channels]
+        for cid in due:
+            att = self.calls[cid]
+            ids = (cid.lower(), ChannelId(cid).other.lower())
+            if any(uid.startswith(ids) for uid in live):
+                log.warning("%s: ChannelId %s of lead %s is in use in Asterisk; the lead is dialled again "
+                            "with a new one", att.campaign, cid, att.lead.id)
+                self.put_back(att, PUT_BACK_IN_USE, now)
+            else:
+                self.end_call(att, now)
 
     # -- periodic ---------------------------------------------------------------------
     def renew(self, now: float) -> None:

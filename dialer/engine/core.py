@@ -15,6 +15,7 @@ import time
 from typing import Callable, Optional
 
 from .. import codes
+from ..attempt import is_shutdown_hangup
 from ..journal import Journal
 from .calls import CallTable
 from .database import Database, journal_path
@@ -146,7 +147,11 @@ class Engine:
         log.debug("ignored queue item %r", item)
 
     def _on_message(self, msg) -> None:
+        if is_shutdown_hangup(msg):
+            self._asterisk_stopping()
         att = self.calls.on_message(msg)
+        if self.link_state is LinkState.STOPPING and self.calls.refused:
+            self.calls.put_back_refused(self.clock())
         if att is not None and self.run_state is RunState.HANGING_UP and msg.name == "Newchannel":
             # Created after the hang-up order went out: hang it up as well.
             self.calls.hangup(msg.get("Channel") or "")
@@ -203,15 +208,24 @@ class Engine:
     def _on_disconnected(self, item) -> None:
         if self.link_state.connected:
             log.warning("AMI connection lost (%s); no new calls until it is back", item.reason)
+            self.calls.put_back_refused(self.clock())
             self.calls.link_lost(self.clock())
         self.link_state = LinkState.DOWN
         if self.metrics:
             self.metrics.set_ami_connected(False)
 
     def _on_shutdown(self, item) -> None:
-        log.warning("Asterisk is shutting down; no new calls until it is back")
-        if self.link_state is LinkState.SYNCED:
-            self.link_state = LinkState.UP
+        self._asterisk_stopping()
+
+    def _asterisk_stopping(self) -> None:
+        """`core stop/restart now`: it refuses Originates from now on (Reason 0, no channel) and
+        hangs up every call, then sends Shutdown and closes. No new call until reconnected and
+        resynchronised; what it refused is put back uncounted."""
+        if self.link_state is not LinkState.STOPPING:
+            log.warning("Asterisk is shutting down; no new calls until it is back")
+        if self.link_state.connected:
+            self.link_state = LinkState.STOPPING
+        self.calls.put_back_refused(self.clock())
 
     def _on_authfailed(self, item) -> None:
         self.link_state = LinkState.DOWN
@@ -228,6 +242,8 @@ class Engine:
             self.next_renew = now_m + max(1.0, self.calls.lease / 3.0)
             self.calls.renew(now)
         self.calls.check_grace(now, self.link_state.connected)
+        if self.link_state is LinkState.SYNCED:
+            self.calls.check_refused(now)
         self.pacer.update_windows(now)
         if self.metrics:
             self.pacer.update_counts()
@@ -270,6 +286,8 @@ class Engine:
             text = f"AMI down, retrying; {live} call(s) live"
         elif self.link_state is LinkState.UP:
             text = "AMI connected, waiting for Asterisk"
+        elif self.link_state is LinkState.STOPPING:
+            text = f"Asterisk is shutting down; {live} call(s) live"
         else:
             text = f"dialing {live}/{lines} lines in {len(active)} campaign(s)"
         if self.reload_error:
@@ -291,5 +309,6 @@ class Engine:
 
     def _summary(self) -> None:
         parts = ", ".join(f"{codes.code_name(c)} ({c}): {n}" for c, n in sorted(self.stats.by_code.items()))
-        log.info("dialer finished: %d attempt(s) started, %d finished%s", self.stats.started,
-                 self.stats.finished, f" — {parts}" if parts else "")
+        back = f", {self.stats.put_back} put back uncounted" if self.stats.put_back else ""
+        log.info("dialer finished: %d attempt(s) started, %d finished%s%s", self.stats.started,
+                 self.stats.finished, back, f" — {parts}" if parts else "")

@@ -15,6 +15,8 @@ from .state import Campaigns, Stats
 log = logging.getLogger("dialer.engine")
 
 Result = Tuple[str, int, Outcome, float]     # campaign, lead id, outcome, when
+# Marks a put-back among the results (and in the journal, which keeps Outcome.extra).
+PUT_BACK = "put_back"
 
 
 class ResultWriter:
@@ -63,6 +65,14 @@ class ResultWriter:
                                           outcome.duration if outcome.picked_up else None)
         self._calllog(name, lead, final, outcome)
         self.pending.append((name, lead.id, outcome, now))
+
+    def put_back(self, name: str, lead: Lead, reason: str, now: float) -> None:
+        """The claim is undone at the next write(): the call never started, not by the lead's
+        fault (store.put_back). Not a result: no code, no counter but `put_back`."""
+        self.stats.put_back += 1
+        log.info("%s: lead %s put back, attempt not counted: %s", name, lead.id, reason)
+        self.pending.append((name, lead.id, Outcome(lead.disposition, reason=reason,
+                                                    extra={PUT_BACK: True, "last_attempt": lead.last_attempt}), now))
 
     @property
     def buffered(self) -> int:
@@ -121,6 +131,9 @@ class ResultWriter:
         return n
 
     def _record_one(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
+        if outcome.extra.get(PUT_BACK):
+            return self.db.store.put_back(name, lead_id, self.owner, outcome.reason,
+                                          outcome.extra.get("last_attempt"), now)
         return self.db.store.record(name, lead_id, self.owner, outcome, now,
                                     self.campaigns.settings(name).attemptsdelay)
 

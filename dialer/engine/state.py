@@ -8,12 +8,13 @@ from typing import Dict, Optional
 class LinkState(enum.Enum):
     CONNECTING = "connecting"   # no login outcome yet
     DOWN = "down"               # lost, refused or never reached; the link retries
-    UP = "up"                   # logged in, live calls not resynchronised (or Asterisk stopping)
+    UP = "up"                   # logged in, live calls not resynchronised
     SYNCED = "synced"           # logged in and resynchronised: calls may be originated
+    STOPPING = "stopping"       # Asterisk is shutting down (SoftHangupRequest Cause 4, Shutdown)
 
     @property
     def connected(self) -> bool:
-        return self in (LinkState.UP, LinkState.SYNCED)
+        return self in (LinkState.UP, LinkState.SYNCED, LinkState.STOPPING)
 
 
 class DbState(enum.Enum):
@@ -53,6 +54,7 @@ class CampaignState:
 class Stats:
     started: int = 0
     finished: int = 0
+    put_back: int = 0            # claims undone, attempt not counted (ChannelId in use, shutdown)
     by_code: Dict[int, int] = field(default_factory=dict)
 
 
