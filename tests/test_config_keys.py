@@ -48,6 +48,13 @@ CASES = {
                       ["two words", "", "x" * 65, "a;b"]),
     ("leaseseconds", G): ([("300", 300), ("5m", 300)], ["0", "0.2", "long"]),
     ("loopms", G): ([("1000", 1000), ("50", 50), ("1s", 1000)], ["0", "fast"]),
+    ("trunkbreaker", G): ([("true", True), ("off", False)], ["auto", ""]),
+    ("trunkfailures", G): ([("20", 20), ("1", 1)], ["0", "-2", "many"]),
+    ("trunkfailpercent", G): ([("90", 90), ("0", 0), ("100", 100)], ["101", "-1", "90%"]),
+    ("trunkwindow", G): ([("50", 50), ("1", 1)], ["0", "all"]),
+    ("trunkbackoff", G): ([("30", 30.0), ("1m", 60.0), ("2.5", 2.5)], ["0", "-1", "later"]),
+    ("trunkbackoffmax", G): ([("600", 600.0), ("1h", 3600.0)], ["0", "forever"]),
+    ("trunkprobes", G): ([("2", 2), ("1", 1)], ["0", "some"]),
 
     # ---- campaign keys
     ("active", C): ([("true", True), ("off", False)], ["paused"]),

@@ -88,6 +88,17 @@ SETTINGS = (
     Setting("leaseseconds", G, t.duration("s", 1), 300,
             "Seconds a claimed lead stays reserved to this dialer without being renewed."),
     Setting("loopms", G, t.duration("ms", 1), 1000, "Period of the engine's dialing iteration, in milliseconds."),
+    Setting("trunkbreaker", G, t.boolean, True,
+            "Hold calls back on a trunk whose calls fail on the trunk side, and do not count those attempts."),
+    Setting("trunkfailures", G, t.integer(1), 20, "Consecutive trunk failures that open a trunk."),
+    Setting("trunkfailpercent", G, t.integer(0, 100), 90,
+            "Share (%) of trunk failures in the last trunkwindow attempts that opens a trunk; 0 = off."),
+    Setting("trunkwindow", G, t.integer(1), 50, "Attempts trunkfailpercent looks at."),
+    Setting("trunkbackoff", G, t.duration("s", 0, strict_minimum=True, whole=False), 30.0,
+            "Seconds an open trunk waits before its first probe calls; doubled at each failed probe."),
+    Setting("trunkbackoffmax", G, t.duration("s", 0, strict_minimum=True, whole=False), 600.0,
+            "Cap on that wait, in seconds."),
+    Setting("trunkprobes", G, t.integer(1), 2, "Calls let through to test an open trunk; one success closes it."),
 
     # ---- campaign keys: [default] and one section per campaign ---------------------------
     Setting("active", C, t.boolean, True, "false pauses the campaign."),
