@@ -9,13 +9,14 @@ from .dialect import for_engine
 from .dump import DumpMixin
 from .errors import StoreError, StoreUnavailable
 from .importer import ImportMixin, ImportReport
+from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
 __all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):
