@@ -10,7 +10,7 @@ import re
 from typing import Optional, Sequence
 
 from .. import model
-from . import filterexpr, timeslot as ts, zones as zn
+from . import filterexpr, retry, timeslot as ts, zones as zn
 from .filterexpr import Col, Filter, Lit, Node
 
 ORDERS = ("attempts_pickups", "id", "phone", "random")
@@ -287,7 +287,9 @@ def build_selection(c, now_utc, lead_zones: Optional[Sequence[str]] = None) -> m
     else:
         zones = open_zones_for(c, now_utc, lead_zones)
     return model.Selection(
-        attempts=setting_int(c, "attempts", 1, 1),
+        # With maxretries a lead may go beyond `attempts`; which one is done is decided when its
+        # result is written (rules.retry), this only must not hide one still callable.
+        attempts=max(setting_int(c, "attempts", 1, 1), retry.policy(c).max_total_attempts()),
         orderby=orderby,
         skip=setting_int(c, "skip", 0, 0),
         not_updated_since=None if setting_bool(c, "calltoday", True) else day_start(c, now_utc),
