@@ -115,9 +115,3 @@ def test_counts_column_round_trip():
     widest = retry.format_counts({c: 9999 for c in retry.OUTCOME_CODES})
     assert len(widest) <= 100
 
-
-def test_policy_of_settings_given_as_text():
-    from types import SimpleNamespace
-    pol = retry.policy(SimpleNamespace(attempts="3", attemptsdelay="10m", retry="busy:5m", maxretries="none"))
-    assert pol == retry.Policy(attempts=3, attemptsdelay=600, delays={-4: 300}, limits={})
-    assert retry.policy(SimpleNamespace()) == retry.Policy()

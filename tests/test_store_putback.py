@@ -8,7 +8,7 @@ from tests.test_store import NOW, add, claim, row
 def test_put_back_does_not_count_the_attempt(store):
     first, second = add(store, ["1001", "1002"])
     claim(store, 2, "A")
-    store.record("camp", second, "A", Outcome(codes.BUSY), NOW, 0, 3)
+    store.record("camp", second, "A", Outcome(codes.BUSY), NOW, 0)
     (again,) = claim(store, 1, "A", now=NOW + 5)
     assert again.id == second and again.attempts == 2
     n = store.put_back("camp", "A", [first, second], "trunk failure: not counted", NOW + 10)

@@ -8,10 +8,10 @@ from tests.test_store import NOW, add, claim
 def test_waiting_leads_by_outcome(store):
     a, b, c, d = add(store, ["1001", "1002", "1003", "1004"])
     claim(store, 4, "A")
-    store.record("camp", a, "A", Outcome(codes.BUSY), NOW, 300, 3)
-    store.record("camp", b, "A", Outcome(codes.BUSY), NOW, 300, 3)
-    store.record("camp", c, "A", Outcome(codes.NO_ANSWER), NOW, 3600, 3)
-    store.record("camp", d, "A", Outcome(codes.NO_ANSWER), NOW, 60, 3)
+    store.record("camp", a, "A", Outcome(codes.BUSY), NOW, 300)
+    store.record("camp", b, "A", Outcome(codes.BUSY), NOW, 300)
+    store.record("camp", c, "A", Outcome(codes.NO_ANSWER), NOW, 3600)
+    store.record("camp", d, "A", Outcome(codes.NO_ANSWER), NOW, 60)
     st = store.statistics("camp", now=NOW + 100)       # d's retry time has come
     assert st["waiting"] == 3 and st["dialable_now"] == 1
     assert [(w["code"], w["count"]) for w in st["waiting_by_code"]] == [(-4, 2), (-2, 1)]

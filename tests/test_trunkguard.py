@@ -2,6 +2,8 @@
 metrics, the state file of statistics/explain), on a manual clock."""
 import logging
 
+from prometheus_client import generate_latest
+
 from dialer import config, trunkhealth as th, trunkstate
 from dialer.metrics import Metrics
 from dialer.trunkguard import TrunkGuard
@@ -25,7 +27,7 @@ def _guard(tmp_path, text="trunkfailures=3\ntrunkbackoff=10\ntrunkprobes=1\n"):
 
 
 def _state(metrics, trunk="carrier"):
-    return sample_value(metrics.render().decode(), "dialer_trunk_state", trunk=trunk)
+    return sample_value(generate_latest(metrics.registry).decode(), "dialer_trunk_state", trunk=trunk)
 
 
 def test_outage_logged_once_per_change_metrics_state_file(tmp_path, caplog):
@@ -37,7 +39,7 @@ def test_outage_logged_once_per_change_metrics_state_file(tmp_path, caplog):
         settled += guard.finished("carrier", th.NO_CHANNEL, f"lead{i}", "SIP/%s@nope")
     assert settled == [(f"lead{i}", False) for i in range(5)]
     assert guard.room("carrier") == 0 and guard.room("backup") is None
-    out = metrics.render().decode()
+    out = generate_latest(metrics.registry).decode()
     assert _state(metrics) == 2
     assert sample_value(out, "dialer_trunk_failures_total", trunk="carrier", kind="no_channel") == 5
     assert sample_value(out, "dialer_trunk_uncounted_total", trunk="carrier") == 5
@@ -66,14 +68,14 @@ def test_isolated_failure_is_counted_after_the_hold(tmp_path):
     assert guard.held() == 1 and guard.held_tokens() == ["a"]
     clock.t += th.HOLD_SECONDS
     assert guard.poll() == [("a", True)] and guard.held() == 0
-    assert sample_value(metrics.render().decode(), "dialer_trunk_uncounted_total", trunk="carrier") == 0
+    assert sample_value(generate_latest(metrics.registry).decode(), "dialer_trunk_uncounted_total", trunk="carrier") == 0
 
 
 def test_disabled_breaker_settles_everything_at_once(tmp_path):
     guard, clock, metrics = _guard(tmp_path, "trunkbreaker=false\ntrunkfailures=1\n")
     assert guard.finished("carrier", th.NO_CHANNEL, "a") == [("a", True)]
     assert guard.room("carrier") is None and _state(metrics) == 0
-    out = metrics.render().decode()
+    out = generate_latest(metrics.registry).decode()
     assert sample_value(out, "dialer_trunk_failures_total", trunk="carrier", kind="no_channel") == 1
 
 

@@ -112,19 +112,9 @@ class Policy:
 
 
 def policy(campaign) -> Policy:
-    """The Policy of a campaign's settings: a config Campaign, or anything with those keys, typed
-    or as dialer.conf text (rules read settings duck-typed)."""
-    from dialer.config import types as t
-
-    def get(key, convert, default):
-        value = getattr(campaign, key, None)
-        if isinstance(value, str):
-            value = None if value.strip().lower() in t.NONE_WORDS else convert(value)
-        return default if value is None else value
-    return Policy(attempts=int(get("attempts", t.integer(1), 1)),
-                  attemptsdelay=int(get("attemptsdelay", t.duration("s", 0), 600)),
-                  delays=dict(get("retry", t.retry_delays, {})),
-                  limits=dict(get("maxretries", t.retry_limits, {})))
+    """The Policy of a config.Campaign."""
+    return Policy(attempts=campaign.attempts, attemptsdelay=campaign.attemptsdelay,
+                  delays=dict(campaign.retry or {}), limits=dict(campaign.maxretries or {}))
 
 
 def decide(pol: Policy, code: int, attempts: int, outcome_attempts: int, now: float) -> Tuple[int, Optional[int]]:

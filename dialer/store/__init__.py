@@ -2,18 +2,23 @@
 
     st = store.open_store(cfg.general)
 """
+from typing import TYPE_CHECKING
+
 from .admin import AdminMixin
 from .base import StoreBase
 from .claims import ClaimsMixin
 from .dialect import for_engine
 from .dump import DumpMixin
-from .errors import StoreError, StoreUnavailable
+from .errors import StoreError, StoreNotWritable, StoreUnavailable
 from .importer import ImportMixin, ImportReport
 from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
-__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
+if TYPE_CHECKING:
+    from ..config import General
+
+__all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table"]
 
 
 class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, StoreBase):
@@ -25,6 +30,6 @@ class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBack
             self._promoted.pop(name, None)
 
 
-def open_store(general):
+def open_store(general: "General") -> Store:
     """A Store for cfg.general; nothing is connected until the first operation."""
     return Store(for_engine(general))
