@@ -80,6 +80,14 @@ class TrunkGuard:
     def held_tokens(self) -> list:
         return [t for b in self.health.breakers.values() for t, _ in b.pending]
 
+    def release_held(self, counted: bool) -> List[Tuple[object, bool]]:
+        """Every held result, settled now (the engine stops)."""
+        out = []
+        for b in self.health.breakers.values():
+            out += [(t, counted) for t, _ in b.pending]
+            b.pending.clear()
+        return out
+
     def status(self) -> str:
         """'' when every trunk is closed, else the part of STATUS= that names the others."""
         return "; ".join(b.describe() for b in self.health.not_closed())

@@ -56,7 +56,7 @@ class CallTable:
         if att.channelid not in self.calls:
             return
         self.drop(att)
-        self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now)
+        self.results.finish(att, att.outcome(now, lost=lost), now, lost)
 
     # -- events -------------------------------------------------------------------------
     def attempt_for(self, msg) -> Optional[Attempt]:
@@ -97,10 +97,11 @@ class CallTable:
                 self.hangup(chan)
 
     # -- periodic ---------------------------------------------------------------------
-    def renew(self, now: float) -> None:
-        """Extend the lease of the leads with a live call."""
+    def renew(self, now: float, held=()) -> None:
+        """Extend the lease of the leads with a live call, and of campaigns in `held` (results
+        a trunk's breaker holds back)."""
         for name, state in self.campaigns.items():
-            if state.live:
+            if state.live or name in held:
                 self.db.call("renew", name, self.owner, now + self.lease)
 
     def check_grace(self, now: float, link_up: bool) -> None:

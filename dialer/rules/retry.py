@@ -123,14 +123,12 @@ def decide(pol: Policy, code: int, attempts: int, outcome_attempts: int, now: fl
     code: the attempt's return code; attempts: the lead's attempts including this one;
     outcome_attempts: how many of them ended with `code`, this one included.
     """
-    if not codes.is_retryable(code):
-        return code, None
     if code in pol.limits:
-        spent, limit = outcome_attempts, pol.limits[code]
+        final = codes.final_code(code, outcome_attempts, pol.limits[code])
     else:
-        spent, limit = attempts, pol.attempts
-    if spent >= limit:
-        return codes.BURNED, None
+        final = codes.final_code(code, attempts, pol.attempts)
+    if not codes.is_retryable(final):
+        return final, None
     return code, math.ceil(now) + pol.delay(code)
 
 
