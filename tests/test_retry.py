@@ -72,12 +72,6 @@ def test_max_total_attempts_never_hides_a_lead_the_policy_would_call():
     assert _policy("attempts=3\n").max_total_attempts() == 3
 
 
-def test_rule_names_the_deciding_settings():
-    pol = _policy("attempts=3\nattemptsdelay=60\nretry=busy:5m\nmaxretries=noanswer:2\n")
-    assert pol.rule(codes.BUSY) == "retry busy:300s, attempts = 3"
-    assert pol.rule(codes.NO_ANSWER) == "attemptsdelay = 60s, maxretries noanswer:2"
-
-
 def test_outcome_names_and_codes():
     assert retry.outcome_code("busy") == -4 and retry.outcome_code("NoAnswer") == -2
     assert retry.outcome_code("-5") == -5 and retry.outcome_code("3") == 3

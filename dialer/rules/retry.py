@@ -102,14 +102,6 @@ class Policy:
         `attempts < N` guard, which must never hide a lead this policy would call again."""
         return self.attempts + sum(limit - 1 for limit in self.limits.values())
 
-    def rule(self, code: int) -> str:
-        """Which setting decides what follows `code` (explain)."""
-        name = outcome_name(code)
-        delay = f"retry {name}:{self.delays[code]}s" if code in self.delays else f"attemptsdelay = {self.attemptsdelay}s"
-        limit = (f"maxretries {name}:{self.limits[code]}" if code in self.limits
-                 else f"attempts = {self.attempts}")
-        return f"{delay}, {limit}"
-
 
 def policy(campaign) -> Policy:
     """The Policy of a config.Campaign."""
