@@ -56,7 +56,7 @@ class CallTable:
         if att.channelid not in self.calls:
             return
         self.drop(att)
-        self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now)
+        self.results.finish(att, att.outcome(now, lost=lost), now, lost)
 
     def give_up_all(self, now: float, reason: str) -> None:
         """End every live attempt now as -1 (`reason`): the dialer stops without their end."""
@@ -110,10 +110,11 @@ class CallTable:
                 att.link_lost_at = now
 
     # -- periodic ---------------------------------------------------------------------
-    def renew(self, now: float) -> None:
-        """Extend the lease of the leads with a live call."""
+    def renew(self, now: float, held=()) -> None:
+        """Extend the lease of the leads with a live call, and of campaigns in `held` (results
+        a trunk's breaker holds back)."""
         for name, state in self.campaigns.items():
-            if state.live:
+            if state.live or name in held:
                 self.db.call("renew", name, self.owner, now + self.lease)
 
     def check_grace(self, now: float, link_up: bool) -> None:
