@@ -65,7 +65,7 @@ class CallTable:
         if att.channelid not in self.calls:
             return
         self.drop(att)
-        self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now)
+        self.results.finish(att, att.outcome(now, lost=lost), now, lost)
 
     def put_back(self, att: Attempt, reason: str, now: float) -> None:
         """The call never started, not by its lead's fault: undo the claim, uncounted."""
@@ -157,10 +157,11 @@ class CallTable:
                 self.end_call(att, now)
 
     # -- periodic ---------------------------------------------------------------------
-    def renew(self, now: float) -> None:
-        """Extend the lease of the leads with a live call."""
+    def renew(self, now: float, held=()) -> None:
+        """Extend the lease of the leads with a live call, and of campaigns in `held` (results
+        a trunk's breaker holds back)."""
         for name, state in self.campaigns.items():
-            if state.live:
+            if state.live or name in held:
                 self.db.call("renew", name, self.owner, now + self.lease)
 
     def check_grace(self, now: float, link_up: bool) -> None:

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from .. import codes
 from ..attempt import is_shutdown_hangup
 from ..journal import Journal
+from ..trunkguard import TrunkGuard
 from .calls import CallTable
 from .database import Database, journal_path
 from .pacer import Pacer
@@ -48,14 +49,16 @@ class Engine:
         self.stats = Stats()
         self.campaigns = Campaigns(cfg, metrics)
         self.db = Database(store_factory, metrics=metrics, monotonic=monotonic)
+        self.trunks = TrunkGuard(g, clock=clock, metrics=metrics)
+        self.trunks.configure(g, self._trunk_names())
         self.results = ResultWriter(self.db, Journal(journal_path(g)), self.campaigns, owner=self.owner,
-                                    stats=self.stats, metrics=metrics)
+                                    stats=self.stats, trunks=self.trunks, metrics=metrics)
         lease = int(g.leaseseconds)
         self.calls = CallTable(self.campaigns, self.results, self.db, link, owner=self.owner, clock=clock,
                                lease=lease)
         self.pacer = Pacer(self.campaigns, self.calls, self.results, self.db, link, owner=self.owner,
                            lease=lease, period=self.period, forever=forever, stats=self.stats,
-                           metrics=metrics, clock=clock, monotonic=monotonic)
+                           trunks=self.trunks, metrics=metrics, clock=clock, monotonic=monotonic)
         self.link_state = LinkState.CONNECTING
         self.run_state = RunState.RUNNING
         self.stop_deadline = None
@@ -79,6 +82,7 @@ class Engine:
         finally:
             self.db.close()
             self.results.close()
+            self.trunks.close()
 
     def run(self) -> int:
         """Run until done (foreground) or stopped, then log the summary. Returns 0: outages,
@@ -112,6 +116,8 @@ class Engine:
     def stop(self) -> None:
         """Write what is left and close everything."""
         try:
+            # A failure streak still undecided at the end: put back, never burned.
+            self.results.settle(self.trunks.release_held(counted=False))
             self.results.write()
         finally:
             self.close()
@@ -185,6 +191,7 @@ class Engine:
         else:
             self.campaigns.apply(new)
             self.cfg = new
+            self.results.settle(self.trunks.configure(new.general, self._trunk_names()))
             self.reload_error = None
             log.info("configuration reloaded: %d campaign(s)", len(self.campaigns))
             if self.metrics:
@@ -238,9 +245,10 @@ class Engine:
         if self.db.state is DbState.UP and self.results.buffered:
             self.results.flush_journal()
         self.pacer.new_period()
+        self.results.settle(self.trunks.poll())
         if now_m >= self.next_renew and not self.db.down:
             self.next_renew = now_m + max(1.0, self.calls.lease / 3.0)
-            self.calls.renew(now)
+            self.calls.renew(now, {name for name, _, _, _ in self.trunks.held_tokens()})
         self.calls.check_grace(now, self.link_state.connected)
         if self.link_state is LinkState.SYNCED:
             self.calls.check_refused(now)
@@ -258,7 +266,7 @@ class Engine:
             if self.calls and self.mono() >= self.stop_deadline:
                 self._give_up_calls()
             return not self.calls
-        if self.forever or self.calls or self.results.buffered:
+        if self.forever or self.calls or self.results.buffered or self.trunks.held():
             return False
         return all(s.done for s in self.campaigns.active())
 
@@ -290,6 +298,8 @@ class Engine:
             text = f"Asterisk is shutting down; {live} call(s) live"
         else:
             text = f"dialing {live}/{lines} lines in {len(active)} campaign(s)"
+        if self.trunks.status():
+            text += f"; {self.trunks.status()}"
         if self.reload_error:
             text += f"; reload failed: {self.reload_error}"
         if self.metrics:
@@ -301,6 +311,9 @@ class Engine:
             log.debug("status: %s", text)
         if self.notifier:
             self.notifier.status(text)
+
+    def _trunk_names(self):
+        return sorted({s.settings.trunk for s in self.campaigns.values()})
 
     def _watchdog(self) -> None:
         # The notifier spaces the pings out; the engine only proves its loop still turns.

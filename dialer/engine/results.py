@@ -5,29 +5,31 @@ import time
 from dataclasses import replace
 from typing import List, Optional, Set, Tuple
 
-from .. import codes
+from .. import codes, trunkhealth
 from ..journal import Journal
 from ..model import Lead, Outcome
+from ..rules import retry
 from ..store import StoreError, StoreNotWritable, StoreUnavailable
+from ..trunkguard import NOT_COUNTED, TrunkGuard
 from .database import Database
 from .state import Campaigns, Stats
 
 log = logging.getLogger("dialer.engine")
 
 Result = Tuple[str, int, Outcome, float]     # campaign, lead id, outcome, when
-# Marks a put-back among the results (and in the journal, which keeps Outcome.extra).
-PUT_BACK = "put_back"
 
 
 class ResultWriter:
     def __init__(self, db: Database, journal: Journal, campaigns: Campaigns, *, owner: str, stats: Stats,
-                 metrics=None):
+                 trunks: TrunkGuard, metrics=None):
         self.db = db
         self.journal = journal
         self.campaigns = campaigns
         self.owner = owner
         self.stats = stats
         self.metrics = metrics
+        self.trunks = trunks
+        self._policies = {}                 # campaign -> (its settings, their retry.Policy)
         self.pending: List[Result] = []     # recorded, not written yet (see write())
         self.calllog = None
 
@@ -52,27 +54,59 @@ class ResultWriter:
             self.calllog.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
 
     # -- recording ----------------------------------------------------------------------
+    def policy(self, name: str) -> retry.Policy:
+        settings = self.campaigns.settings(name)
+        cached = self._policies.get(name)
+        if cached is None or cached[0] is not settings:
+            cached = self._policies[name] = (settings, retry.policy(settings))
+        return cached[1]
+
+    def finish(self, att, outcome: Outcome, now: float, lost: str = "") -> None:
+        """A finished call: its trunk's breaker decides whether its result is recorded now, held
+        while a failure streak is undecided, or put back without counting (trunkguard.py)."""
+        camp = self.campaigns.settings(att.campaign)
+        detail = f"{camp.dialformat}: {outcome.reason}" + (f", {outcome.cause}" if outcome.cause else "")
+        self.settle(self.trunks.finished(camp.trunk, trunkhealth.classify_attempt(att, lost),
+                                         (att.campaign, att.lead, outcome, now), detail))
+
+    def settle(self, decisions) -> None:
+        for (name, lead, outcome, now), counted in decisions:
+            if counted:
+                self.record(name, lead, outcome, now)
+            else:
+                self._put_back(name, lead, outcome, now)
+
     def record(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
-        """The attempt's result, with the code its lead keeps (codes.final_code), counted now
+        """The attempt's result, with the code its lead keeps (rules.retry.decide), counted now
         and written at the next write()."""
-        final = codes.final_code(outcome.disposition, lead.attempts, self.campaigns.settings(name).attempts)
-        outcome = replace(outcome, disposition=final)
-        self.stats.finished += 1
+        counts, same = retry.count_outcome(lead.outcomes, outcome.disposition)
+        final, _ = retry.decide(self.policy(name), outcome.disposition, lead.attempts, same, now)
+        outcome = replace(outcome, disposition=final, outcomes=counts)
         self.stats.by_code[final] = self.stats.by_code.get(final, 0) + 1
-        klass = outcome.extra.get("class", codes.CLASS_FAILED)
-        if self.metrics:
-            self.metrics.attempt_finished(name, final, klass, outcome.extra.get("answer_delay"),
-                                          outcome.duration if outcome.picked_up else None)
-        self._calllog(name, lead, final, outcome)
+        self._finished(name, lead, final, outcome)
         self.pending.append((name, lead.id, outcome, now))
 
+    def _put_back(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
+        """A trunk failure: the lead goes back as it was, the attempt not counted."""
+        self._finished(name, lead, outcome.disposition, replace(outcome, reason=NOT_COUNTED))
+        self.pending.append((name, lead.id, replace(outcome, reason=NOT_COUNTED,
+                                                    extra=dict(outcome.extra, not_counted=True)), now))
+
     def put_back(self, name: str, lead: Lead, reason: str, now: float) -> None:
-        """The claim is undone at the next write(): the call never started, not by the lead's
-        fault (store.put_back). Not a result: no code, no counter but `put_back`."""
+        """A claim undone at the next write(), its attempt not counted (store.put_back): the call
+        never started, and not by the lead's fault (a ChannelId in use, Asterisk shutting
+        down). Not a finished attempt: only the `put_back` counter."""
         self.stats.put_back += 1
         log.info("%s: lead %s put back, attempt not counted: %s", name, lead.id, reason)
-        self.pending.append((name, lead.id, Outcome(lead.disposition, reason=reason,
-                                                    extra={PUT_BACK: True, "last_attempt": lead.last_attempt}), now))
+        self.pending.append((name, lead.id, Outcome(lead.disposition, reason=reason, extra={"not_counted": True}), now))
+
+    def _finished(self, name: str, lead: Lead, code: int, outcome: Outcome) -> None:
+        self.stats.finished += 1
+        klass = outcome.extra.get("class", codes.CLASS_FAILED)
+        if self.metrics:
+            self.metrics.attempt_finished(name, code, klass, outcome.extra.get("answer_delay"),
+                                          outcome.duration if outcome.picked_up else None)
+        self._calllog(name, lead, code, outcome)
 
     @property
     def buffered(self) -> int:
@@ -80,7 +114,9 @@ class ResultWriter:
         return len(self.journal)
 
     def buffered_leads(self) -> Set[Tuple[str, int]]:
-        return {(c, lead_id) for c, lead_id, _, _ in self.journal.pending}
+        """Leads whose result is not written: in the journal, or held by a trunk's breaker."""
+        return ({(c, lead_id) for c, lead_id, _, _ in self.journal.pending}
+                | {(c, lead.id) for c, lead, _, _ in self.trunks.held_tokens()})
 
     # -- writing --------------------------------------------------------------------------
     def write(self) -> None:
@@ -131,11 +167,10 @@ class ResultWriter:
         return n
 
     def _record_one(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
-        if outcome.extra.get(PUT_BACK):
-            return self.db.store.put_back(name, lead_id, self.owner, outcome.reason,
-                                          outcome.extra.get("last_attempt"), now)
+        if outcome.extra.get("not_counted"):
+            return self.db.store.put_back(name, self.owner, [lead_id], outcome.reason, now) == 1
         return self.db.store.record(name, lead_id, self.owner, outcome, now,
-                                    self.campaigns.settings(name).attemptsdelay)
+                                    self.policy(name).delay(outcome.disposition))
 
     def _write_alone(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
         """One result in its own transaction; a campaign-level error drops it (kept, it would

@@ -11,6 +11,7 @@ from .dialect import for_engine
 from .dump import DumpMixin
 from .errors import StoreError, StoreNotWritable, StoreUnavailable
 from .importer import ImportMixin, ImportReport
+from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):

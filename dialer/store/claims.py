@@ -15,13 +15,13 @@ from .base import sqltime
 from .errors import StoreError
 
 TEXT_MAX = 255
-LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channelid, datetime"
+LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channelid, outcomes"
 
 
 def _lead(r):
     return Lead(id=int(r[0]), phone=r[1], param=r[2] or "", attempts=int(r[3]), pickups=int(r[4]),
                 disposition=int(r[5]), timezone=r[6] or "", channelid=ChannelId(r[7]) if r[7] else None,
-                last_attempt=r[8])
+                outcomes=r[8] or "")
 
 
 def _text(v):
@@ -185,40 +185,25 @@ class ClaimsMixin:
     def record(self, name: str, lead_id: int, owner: str, outcome: Outcome, now: float,
                attemptsdelay: int) -> bool:
         """Write an attempt's result as given (its disposition already went through
-        codes.final_code) and release the claim; False if `owner` no longer holds it."""
+        rules.retry.decide) and release the claim; False if `owner` no longer holds it."""
         t = self.campaign(name)
         code = int(outcome.disposition)
         state, nextcall = _next_state(code, max(0, int(attemptsdelay or 0)), math.ceil(now))
         lead_id = int(lead_id)
         with self.write_tx():
-            ok = self._unclaim(name, t, lead_id, owner,
-                               "disposition = ?, state = ?, reason = ?, cause = ?, duration = ?, result = ?, "
-                               "pickups = pickups + ?, nextcall = ?",
-                               [code, state, _text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
-                                _text(outcome.result), 1 if outcome.picked_up else 0, nextcall])
+            ok = self.execute(
+                f"UPDATE {t} SET disposition = ?, state = ?, reason = ?, cause = ?, "
+                f"duration = ?, result = ?, pickups = pickups + ?, nextcall = ?, owner = NULL, lease = NULL, "
+                f"channelid = NULL, outcomes = COALESCE(?, outcomes){self.d.set_lastupdated} "
+                f"WHERE id = ? AND owner = ? AND state = ?",
+                [code, state, _text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
+                 _text(outcome.result), 1 if outcome.picked_up else 0, nextcall, outcome.outcomes,
+                 lead_id, owner, schema.ACTIVE]).rowcount == 1
+            self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
+                         "AND owner = ?", (name, lead_id, owner))
             if ok and code == codes.DO_NOT_CALL:
                 self.execute(f"{self.d.insert_ignore} INTO {self.d.q(schema.DNC_TABLE)} (phone) "
                              f"SELECT phone FROM {t} WHERE id = ?", (lead_id,))
-        return ok
-
-    def put_back(self, name: str, lead_id: int, owner: str, reason: str, last_attempt, now: float) -> bool:
-        """Undo a claim whose call never started for a reason that is not the lead's (Asterisk
-        refusing Originates during its shutdown, a ChannelId in use): the attempt does not
-        count, the lead is dialable again at once with its previous `datetime`; `reason` says
-        why. False if `owner` no longer holds it."""
-        t = self.campaign(name)
-        with self.write_tx():
-            return self._unclaim(name, t, int(lead_id), owner,
-                                 "state = ?, attempts = attempts - 1, datetime = ?, reason = ?, nextcall = ?",
-                                 [schema.READY, last_attempt, _text(reason), int(now)])
-
-    def _unclaim(self, name: str, t: str, lead_id: int, owner: str, assignments: str, params: list) -> bool:
-        """In the caller's transaction: set `assignments` on a lead `owner` holds and release it."""
-        ok = self.execute(
-            f"UPDATE {t} SET {assignments}, owner = NULL, lease = NULL, channelid = NULL{self.d.set_lastupdated} "
-            "WHERE id = ? AND owner = ? AND state = ?", list(params) + [lead_id, owner, schema.ACTIVE]).rowcount == 1
-        self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
-                     "AND owner = ?", (name, lead_id, owner))
         return ok
 
     def renew(self, name: str, owner: str, until: float) -> int:
