@@ -1,4 +1,6 @@
 """Plain data passed between the engine, the rules and the store."""
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
@@ -6,20 +8,51 @@ from . import codes
 
 # Asterisk limits a ChannelId to 149 characters (ami-notes.md).
 MAX_CHANNELID = 149
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(n: int) -> str:
+    n, out = int(n), ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _BASE36[r] + out
+        if not n:
+            return out
+
+
+@functools.lru_cache(maxsize=256)
+def campaign_key(name: str) -> str:
+    """A campaign name in lower case that stays distinct from every other name ignoring case
+    (Asterisk compares Uniqueids ignoring case): an upper-case letter becomes _ + the letter,
+    an _ becomes __ (`Sales` -> `_sales`, `sales` -> `sales`, `a_b` -> `a__b`). A name that long
+    is a hash, __ + hex, which no real name gives (names start with a letter)."""
+    key = "".join("__" if c == "_" else "_" + c.lower() if c.isupper() else c for c in name)
+    if len(key) > 64:
+        key = "__" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+    return key
 
 
 class ChannelId(str):
-    """The Originate's ChannelId (Asterisk's Uniqueid of the call): d-<campaign>-<lead>-<attempt>.
+    """The Originate's ChannelId (Asterisk's Uniqueid of the call):
+    d-<campaign key>-<lead>-<attempt>-<installation>-<claim time, base 36>.
 
-    Unique per attempt, since a claim increments `attempts` and only one dialer holds a lead
-    at a time; written by the claim itself, so finding a call again after a crash needs no
-    extra write per attempt. The far leg's OtherChannelId is this id plus OTHER_SUFFIX; the
-    only place that suffix is written or read."""
+    Asterisk refuses a new ChannelId that is a prefix, ignoring case, of the Uniqueid of a live
+    channel ("Channel Unique ID ... already in use", issue 11 §6). So: the campaign key is
+    case-safe, the installation id (per database, store.installation()) separates dialers on
+    separate databases sharing an Asterisk, the claim time separates a lead id reused by a
+    truncated and reloaded campaign (and the claim after a put-back), and the terminating "."
+    (found nowhere else in an id) makes no id a prefix of another one or of its "-o".
+    Written by the claim itself, so finding a call again after a crash needs no extra write per
+    attempt. The far leg's OtherChannelId is this id plus OTHER_SUFFIX; the only place that
+    suffix is written or read."""
     OTHER_SUFFIX = "-o"
+    TERMINATOR = "."
 
     @classmethod
-    def new(cls, campaign: str, lead_id: int, attempt: int) -> "ChannelId":
-        return cls(f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID])
+    def new(cls, campaign: str, lead_id: int, attempt: int, installation: str = "", claimed: float = 0) -> "ChannelId":
+        cid = f"d-{campaign_key(campaign)}-{int(lead_id)}-{int(attempt)}-{installation}-{base36(claimed)}{cls.TERMINATOR}"
+        assert len(cid) + len(cls.OTHER_SUFFIX) <= MAX_CHANNELID, cid
+        return cls(cid)
 
     @property
     def other(self) -> str:
@@ -34,8 +67,8 @@ class ChannelId(str):
         return cls(uniqueid)
 
 
-def channel_id(campaign: str, lead_id: int, attempt: int) -> ChannelId:
-    return ChannelId.new(campaign, lead_id, attempt)
+def channel_id(campaign: str, lead_id: int, attempt: int, installation: str = "", claimed: float = 0) -> ChannelId:
+    return ChannelId.new(campaign, lead_id, attempt, installation, claimed)
 
 
 # A Local channel's far-end outcome is on its ";2" half (ami-notes.md); its ";1" half goes Up

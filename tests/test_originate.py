@@ -15,13 +15,14 @@ def camp(**kw):
 
 def test_voximal_originate_matches_the_original():
     lead = Lead(id=42, phone="33123456", param="cust=7", attempts=1)
-    cid = originate.channel_id("sales", 42, 1)
+    cid = originate.channel_id("sales", 42, 1, "k3x9qa", 1795652784)
     headers, variables = originate.build(camp(), lead, cid)
     assert headers["Channel"] == "SIP/0033123456@voip-out"
     assert headers["Application"] == "Voximal" and headers["Data"] == "http://app/index.vxml"
     assert headers["Timeout"] == "5000" and headers["Account"] == "sales"
     assert headers["CallerID"] == "9987803065 <9987803065>"
-    assert headers["ChannelId"] == cid == "d-sales-42-1"
+    assert headers["ChannelId"] == cid == "d-sales-42-1-k3x9qa-tp32k0."
+    assert headers["OtherChannelId"] == "d-sales-42-1-k3x9qa-tp32k0.-o"
     assert variables["__LEADID"] == "42" and variables["__CAMPAIGN"] == "sales"
     assert variables["__VOXIMAL_REMOTE"] == "33123456"
     assert variables["__VOXIMAL_PARAM"] == "cust=7"

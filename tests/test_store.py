@@ -7,7 +7,7 @@ import pytest
 
 from dialer import codes
 from dialer import store as store_mod
-from dialer.model import Outcome, Selection
+from dialer.model import Outcome, Selection, base36
 from dialer.store import StoreError, StoreUnavailable
 from tests.plugins.store import general_for
 
@@ -148,7 +148,8 @@ def test_repair_releases_dead_leads_but_not_live_calls(store):
     a, b, c = add(store, ["0500000001", "0500000002", "0500000003"])
     leads = {lead.id: lead for lead in claim(store, 3, owner="A")}
     # The claim names each attempt's ChannelId (Asterisk's Uniqueid of the call).
-    assert leads[a].channelid == f"d-camp-{a}-1" and store.held("camp", "A")[0].channelid == f"d-camp-{a}-1"
+    cid = f"d-camp-{a}-1-{store.installation()}-{base36(NOW)}."
+    assert leads[a].channelid == cid and store.held("camp", "A")[0].channelid == cid
     assert store.repair("camp", owner="A", live_channelids={leads[a].channelid}, now=NOW, max_attempts=1,
                         attemptsdelay=0) == 2
     assert [lead.id for lead in store.held("camp", "A")] == [a]
@@ -389,3 +390,18 @@ def test_an_unreadable_sqlite_file_or_folder_is_not_writable(root_made_sqlite):
     kind, message = as_nobody(lambda: store_mod.open_store(g).count("camp"))
     assert kind == "StoreNotWritable" and message.endswith(
         f"fix with chown nobody:nogroup {folder}/dialer.sqlite {folder} (or run dialer as the user that owns them)"), message
+
+
+def test_the_installation_id_is_made_once_per_database(store_general, tmp_path):
+    """issue 11 §6: in every ChannelId, so dialers on separate databases never share ids."""
+    ids = []
+    for _ in range(2):
+        st = store_mod.open_store(store_general)
+        ids.append(st.installation())
+        st.close()
+    assert ids[0] == ids[1] and len(ids[0]) == 6 and ids[0].isalnum() and ids[0] == ids[0].lower()
+    (tmp_path / "other").mkdir()
+    other = store_mod.open_store(general_for("sqlite", tmp_path / "other"))
+    other.create_database()
+    assert other.installation() != ids[0]
+    other.close()

@@ -5,6 +5,8 @@ moves them on (READY/WAITING to retry, FINAL otherwise) only if the caller still
 (fencing: a lead released by repair() cannot be overwritten by a late result).
 """
 import math
+import secrets
+import string
 import time
 from typing import Iterable, List, Optional, Tuple
 
@@ -42,6 +44,19 @@ def _next_state(code: int, delay: int, now_i: int) -> Tuple[int, int]:
 
 class ClaimsMixin:
     _promoted = None
+    _installation = None
+
+    def installation(self) -> str:
+        """This database's installation id: 6 random characters made once, in every ChannelId,
+        so dialers on separate databases sharing one Asterisk never use the same ids."""
+        if self._installation is None:
+            q = self.d.q(schema.META_TABLE)
+            self.execute(schema.meta_ddl(self.d))   # a database made before the table existed
+            with self.write_tx():
+                self.execute(f"{self.d.insert_ignore} INTO {q} (name, value) VALUES ('installation', ?)",
+                             ("".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6)),))
+            self._installation = self.scalar(f"SELECT value FROM {q} WHERE name = 'installation'")
+        return self._installation
 
     def claim(self, name: str, n: int, owner: str, lease_s: float, now: float, sel: Selection) -> List[Lead]:
         """Atomically take up to n dialable leads for `owner` until now + lease_s."""
@@ -54,6 +69,7 @@ class ClaimsMixin:
         sql, params = self._pick_sql(t, n, now, sel)
         sql += d.skip_locked
         until, now_i = int(now + lease_s), int(now)
+        installation = self.installation()      # not in the transaction: it may create a table
         with self.write_tx():
             if d.lock_row:
                 # A claim that checks dialer_inflight (multiplecalls=false) runs alone, so its
@@ -77,7 +93,7 @@ class ClaimsMixin:
                          [schema.ACTIVE, owner, until, until, sqltime(now)] + ids)
             for lead in leads:
                 lead.attempts += 1
-                lead.channelid = channel_id(name, lead.id, lead.attempts)
+                lead.channelid = channel_id(name, lead.id, lead.attempts, installation, now)
             # In the claim's transaction: no separate commit per attempt before its Originate.
             self.execute_many(f"UPDATE {t} SET channelid = ? WHERE id = ?",
                               [(lead.channelid, lead.id) for lead in leads])

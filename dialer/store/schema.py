@@ -14,6 +14,7 @@ DNC_TABLE = "dialer_dnc"
 INFLIGHT_TABLE = "dialer_inflight"
 ZONES_TABLE = "dialer_zones"
 LOCK_TABLE = "dialer_lock"
+META_TABLE = "dialer_meta"
 RESERVED_PREFIX = "dialer_"
 
 # (name, type) with {placeholders} the dialect fills: {pk}, {lastupdated}, {rnd}.
@@ -116,7 +117,14 @@ def global_ddl(d):
         f"CREATE TABLE IF NOT EXISTS {d.q(LOCK_TABLE)} (name VARCHAR(32) NOT NULL PRIMARY KEY)"
         f"{d.table_options}",
         f"{d.insert_ignore} INTO {d.q(LOCK_TABLE)} (name) VALUES ('claim')",
+        meta_ddl(d),
     ]
+
+
+def meta_ddl(d):
+    """Facts about this database, name -> value: its `installation` id (store.installation())."""
+    return (f"CREATE TABLE IF NOT EXISTS {d.q(META_TABLE)} (name VARCHAR(32) NOT NULL PRIMARY KEY, "
+            f"value VARCHAR(255) NOT NULL){d.table_options}")
 
 
 def blacklist_ddl(d, table):
