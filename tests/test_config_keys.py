@@ -48,6 +48,7 @@ CASES = {
                       ["two words", "", "x" * 65, "a;b"]),
     ("leaseseconds", G): ([("300", 300), ("5m", 300)], ["0", "0.2", "long"]),
     ("loopms", G): ([("1000", 1000), ("50", 50), ("1s", 1000)], ["0", "fast"]),
+    ("historydays", G): ([("400", 400), ("0", 0), ("30", 30)], ["-1", "1.5", "year", ""]),
 
     # ---- campaign keys
     ("active", C): ([("true", True), ("off", False)], ["paused"]),

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ["cli", "config", "engine", "rules", "store", "ami", "pbxsim", "operations", "packaging",
+SECTIONS = ["cli", "config", "engine", "rules", "store", "history", "ami", "pbxsim", "operations", "packaging",
             "ansible", "decisions"]
 
 

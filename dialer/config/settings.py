@@ -88,6 +88,8 @@ SETTINGS = (
     Setting("leaseseconds", G, t.duration("s", 1), 300,
             "Seconds a claimed lead stays reserved to this dialer without being renewed."),
     Setting("loopms", G, t.duration("ms", 1), 1000, "Period of the engine's dialing iteration, in milliseconds."),
+    Setting("historydays", G, t.integer(0), 400,
+            "Days the attempt history (dialer_history) is kept; older attempts are purged; 0 = keep forever."),
 
     # ---- campaign keys: [default] and one section per campaign ---------------------------
     Setting("active", C, t.boolean, True, "false pauses the campaign."),

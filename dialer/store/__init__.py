@@ -8,14 +8,15 @@ from .claims import ClaimsMixin
 from .dialect import for_engine
 from .dump import DumpMixin
 from .errors import StoreError, StoreUnavailable
+from .history import HistoryEntry, HistoryMixin
 from .importer import ImportMixin, ImportReport
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
-__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table"]
+__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table", "HistoryEntry"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, HistoryMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):
@@ -26,4 +27,8 @@ class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFil
 
 def open_store(general):
     """A Store for cfg.general; nothing is connected until the first operation."""
-    return Store(for_engine(general))
+    st = Store(for_engine(general))
+    days = getattr(general, "historydays", None)
+    if days is not None:
+        st.historydays = int(days)
+    return st

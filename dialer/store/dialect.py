@@ -217,7 +217,7 @@ class SQLite:
         return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 
     def columns_sql(self, table):
-        return "SELECT name FROM pragma_table_info(?)", (table,)
+        return "SELECT name FROM pragma_table_xinfo(?)", (table,)   # xinfo: with generated columns (ap)
 
     def create_database(self, store):
         d = os.path.dirname(os.path.abspath(self.path))

@@ -13,6 +13,8 @@ N READY leads reads N index entries whatever the table size.
 """
 import re
 
+from .history_schema import history_ddl
+
 READY, WAITING, ACTIVE, FINAL = 0, 1, 2, 3
 
 IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
@@ -123,7 +125,7 @@ def global_ddl(d):
         f"CREATE TABLE IF NOT EXISTS {d.q(LOCK_TABLE)} (name VARCHAR(32) NOT NULL PRIMARY KEY)"
         f"{d.table_options}",
         f"{d.insert_ignore} INTO {d.q(LOCK_TABLE)} (name) VALUES ('claim')",
-    ]
+    ] + history_ddl(d)
 
 
 def blacklist_ddl(d, table):

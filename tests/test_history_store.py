@@ -1,0 +1,114 @@
+"""The history table through the store API, on both backends: schema, append inside the
+result's transaction, look-ups, 15-minute slots and the retention purge."""
+import random
+
+import pytest
+
+from dialer import store as store_mod
+from dialer.model import Outcome, Selection
+from dialer.store import HistoryEntry
+from dialer.store.history_schema import COLUMN_NAMES, HISTORY_TABLE
+
+T0 = 1_800_000_000          # 2027-01-15 08:00 UTC, a multiple of 900
+
+
+def entry(i, campaign="camp", phone=None, t=None, code=-2, answered=False, duration=0, lead=None):
+    t = T0 + 60 * i if t is None else t
+    return HistoryEntry(campaign=campaign, lead_id=lead or i + 1, phone=phone or f"+3361000{i:04d}", attempt=1,
+                        instance="A", channelid=f"d-{campaign}-{i + 1}-1", originated_at=t,
+                        answered_at=t + 5 if answered else None, ended_at=t + 30, disposition=code,
+                        answered=answered, reason="Busy" if code == -2 else "Answered", causecode=17,
+                        cause="User busy", duration=duration, result="r" * 300, param="p", trunk="SIP")
+
+
+def count(st, where="1 = 1", params=()):
+    return st.scalar(f"SELECT COUNT(*) FROM {st.d.q(HISTORY_TABLE)} WHERE {where}", params)
+
+
+def test_the_table_and_its_columns_come_with_the_database(store):
+    assert store.table_exists(HISTORY_TABLE)
+    assert set(COLUMN_NAMES) <= store.columns(HISTORY_TABLE)
+    store.ensure_history()        # idempotent: what upgrade and create run again
+    assert count(store) == 0
+
+
+def test_a_row_is_written_with_the_result_or_not_at_all(store):
+    lead_id = store.insert("camp", "0611111111")
+    (lead,) = store.claim("camp", 1, "A", 60, T0, Selection(attempts=3))
+    e = entry(0, phone=lead.phone, lead=lead_id, t=T0)
+    with pytest.raises(RuntimeError):
+        with store.write_tx():
+            assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0, 3)
+            store.add_history([e])
+            raise RuntimeError("the engine dies before the commit")
+    assert count(store) == 0
+    assert store.held("camp", "A")[0].id == lead_id     # the lead's update was rolled back as well
+    with store.write_tx():
+        assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0, 3)
+        store.add_history([e])
+    (row,) = store.history(lead.phone)
+    assert (row["campaign"], row["lead_id"], row["disposition"], row["originated_at"], row["ended_at"],
+            row["answered_at"], row["causecode"], row["trunk"]) == ("camp", lead_id, -2, T0, T0 + 30, None, 17, "SIP")
+    assert len(row["result"]) == 255                   # cut like the lead's text columns
+
+
+def test_history_of_a_number_is_every_attempt_oldest_first_in_any_or_one_campaign(store):
+    store.create_campaign("other")
+    rows = [entry(5, phone="+33612345678", t=T0 + 500), entry(1, phone="+33612345678", t=T0 + 100),
+            entry(3, campaign="other", phone="+33612345678", t=T0 + 300), entry(2, phone="+33699999999")]
+    store.add_history(rows)
+    got = store.history("+33 6 12 34 56 78")
+    assert [(r["campaign"], r["originated_at"]) for r in got] == [("camp", T0 + 100), ("other", T0 + 300),
+                                                                   ("camp", T0 + 500)]
+    assert [r["originated_at"] for r in store.history("+33612345678", "other")] == [T0 + 300]
+    assert store.history("+33600000000") == []
+    with pytest.raises(store_mod.StoreError):
+        store.history("not a phone")
+    with pytest.raises(store_mod.StoreError):
+        store.history("+33612345678", "bad name;")
+
+
+def test_slots_add_up_to_an_independent_count(store):
+    rnd = random.Random(7)
+    entries = []
+    for i in range(600):
+        t = T0 + rnd.randrange(0, 3 * 86400)
+        ans = rnd.random() < 0.3
+        entries.append(entry(i, campaign=rnd.choice(["camp", "b2"]), t=t, code=12 if ans else rnd.choice([-2, -4, 3]),
+                             answered=ans, duration=rnd.randrange(1, 300) if ans else 0))
+    with store.write_tx():                 # one batch, as the engine writes a wake-up's results
+        store.add_history(entries)
+    assert store.history_campaigns() == ["b2", "camp"]
+    start, end = T0 + 4000, T0 + 2 * 86400 + 123
+    for camp in ("camp", None):
+        want = {}
+        for e in entries:
+            if (camp is None or e.campaign == camp) and start <= e.originated_at < end:
+                k = (e.originated_at - e.originated_at % 900, e.disposition)
+                w = want.setdefault(k, [0, 0, 0])
+                w[0] += 1
+                w[1] += int(e.answered)
+                w[2] += e.duration
+        got = {(s, c): [n, a, d] for s, c, n, a, d in store.history_slots(start, end, camp)}
+        assert got == want
+
+
+def test_purge_deletes_only_older_attempts_in_bounded_batches(store):
+    day = 86400
+    old = [entry(i, t=T0 - 500 * day + i) for i in range(25)] + [entry(i, campaign="b", t=T0 - 401 * day) for i in range(5)]
+    young = [entry(i, t=T0 - 399 * day + i) for i in range(7)]
+    store.add_history(old + young)
+    assert store.purge_history(T0, days=0) == (0, False)          # 0 = keep forever
+    n, more = store.purge_history(T0, days=400, max_rows=10, batch=4)
+    assert (n, more) == (10, True) and count(store) == 37 - 10
+    n, more = store.purge_history(T0, days=400, max_rows=None, batch=4)
+    assert (n, more) == (20, False)
+    assert count(store) == 7 and count(store, "originated_at < ?", (T0 - 400 * day,)) == 0
+    store.historydays = 398                                      # [general] historydays
+    assert store.purge_history(T0) == (7, False) and count(store) == 0
+
+
+def test_open_store_takes_historydays_from_the_config(store_general):
+    store_general.historydays = 30
+    st = store_mod.open_store(store_general)
+    assert st.historydays == 30
