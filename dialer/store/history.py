@@ -94,11 +94,7 @@ class HistoryMixin:
     def history_campaigns(self):
         """The campaigns present in the history, by skipping along the (campaign, ...) index:
         one index probe per campaign, not a pass over the table (SQLite has no loose scan)."""
-        h = self._h()
-        return [r[0] for r in self.rows(
-            f"WITH RECURSIVE c(x) AS (SELECT MIN(campaign) FROM {h} UNION ALL "
-            f"SELECT (SELECT MIN(campaign) FROM {h} WHERE campaign > c.x) FROM c WHERE c.x IS NOT NULL) "
-            "SELECT x FROM c WHERE x IS NOT NULL")]
+        return [r[0] for r in self.rows(self.d.distinct_sql(self._h(), "campaign"))]
 
     def history_slots(self, start, end, campaign=None):
         """[(slot start, disposition, attempts, answered, sum of durations)] of the attempts
@@ -137,19 +133,13 @@ class HistoryMixin:
         if days <= 0:
             return 0, False
         cutoff = int(time.time() if now is None else now) - days * 86400
-        h = self._h()
+        sql = self.d.delete_oldest_sql(self._h(), "campaign = ? AND originated_at < ?", "originated_at")
         deleted = 0
         for name in self.history_campaigns():
             while max_rows is None or deleted < max_rows:
                 n = batch if max_rows is None else min(batch, max_rows - deleted)
-                if self.d.name == "mysql":
-                    # ORDER BY the index: each DELETE locks only the oldest rows of one
-                    # campaign, never the recent end where attempts are being appended.
-                    sql = (f"DELETE FROM {h} WHERE campaign = ? AND originated_at < ? "
-                           "ORDER BY originated_at LIMIT ?")
-                else:
-                    sql = (f"DELETE FROM {h} WHERE id IN (SELECT id FROM {h} WHERE campaign = ? "
-                           "AND originated_at < ? ORDER BY originated_at LIMIT ?)")
+                # Along the (campaign, originated_at) index: each DELETE locks only the oldest
+                # rows of one campaign, never the recent end where attempts are appended.
                 got = self.execute(sql, (name, cutoff, n)).rowcount
                 deleted += got
                 if got < n:
