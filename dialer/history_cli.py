@@ -133,7 +133,7 @@ def _purge(st, cfg, args, action):
         print("historydays = 0: the history is kept forever; nothing purged")
         return EXIT_OK
     now = int(time.time())
-    n, _ = st.purge_history(now, days=days, max_rows=None)
+    n, _ = st.purge_history(now, days=days)
     print(f"purged {n} attempt(s) placed before {report.local(now - days * 86400):%Y-%m-%d %H:%M:%S} "
           f"({days} days)")
     return EXIT_OK

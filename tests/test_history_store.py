@@ -1,6 +1,7 @@
 """The history table through the store API, on both backends: schema, append inside the
 result's transaction, look-ups, 15-minute slots and the retention purge."""
 import random
+import time
 
 import pytest
 
@@ -112,3 +113,44 @@ def test_open_store_takes_historydays_from_the_config(store_general):
     store_general.historydays = 30
     st = store_mod.open_store(store_general)
     assert st.historydays == 30
+
+
+def test_a_released_attempt_gets_its_row_in_the_release_transaction(store):
+    ids = [store.insert("camp", p) for p in ("0611111111", "0622222222", "0633333333")]
+    leads = store.claim("camp", 3, "A", 60, T0, Selection(attempts=2))
+    # One result comes in before the crash: its row is the engine's, not the release's.
+    with store.write_tx():
+        assert store.record("camp", ids[0], "A", Outcome(-2, reason="Busy"), T0 + 20, 0, 2)
+    assert store.repair("camp", owner="A", now=T0 + 30, max_attempts=2) == 2
+    rows = sorted((r for lead in leads[1:] for r in store.history(lead.phone)), key=lambda r: r["lead_id"])
+    assert [(r["lead_id"], r["attempt"], r["disposition"], r["instance"], r["channelid"], r["originated_at"],
+             r["ended_at"], r["answered"]) for r in rows] == [
+        (lead.id, 1, -1, "A", lead.channelid, T0, T0 + 30, 0) for lead in leads[1:]]
+    assert rows[0]["reason"].startswith("Released")
+    assert store.history(leads[0].phone) == []
+    # Second attempt, the instance is gone: the lease expires, the next claim releases it as -8.
+    store.claim("camp", 1, "B", 60, T0 + 100, Selection(attempts=2))
+    later = store.claim("camp", 1, "C", 60, T0 + 1000, Selection(attempts=2))
+    assert later and count(store) == 3
+    (last,) = [r for lead in leads for r in store.history(lead.phone) if r["attempt"] == 2]
+    assert (last["disposition"], last["instance"], last["ended_at"]) == (-8, "B", T0 + 1000)
+    lead_row = store.find("camp", last["phone"])[0]
+    assert (lead_row["disposition"], lead_row["attempts"]) == (-8, 2)
+
+
+def test_the_dialer_purges_in_a_thread_of_its_own(store, store_general):
+    from dialer.history_purge import HistoryPurger
+    day = 86400
+    store.add_history([entry(i, t=T0 - 401 * day + i) for i in range(30)] + [entry(99, t=T0 - 10 * day)])
+    p = HistoryPurger(lambda: store_mod.open_store(store_general), 400, interval=3600, clock=lambda: T0)
+    p.start()
+    try:
+        deadline = time.time() + 30
+        while count(store) > 1 and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        p.stop()
+    assert count(store) == 1 and p.purged == 30
+    idle = HistoryPurger(lambda: store_mod.open_store(store_general), 0)
+    idle.start()                       # historydays = 0: no thread at all
+    assert idle.thread is None

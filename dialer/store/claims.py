@@ -151,6 +151,7 @@ class ClaimsMixin:
         with self.write_tx():
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
+                self.history_released(name, t, part, reason, cap, still, now_i)   # the same rows, same tx
                 released += self.execute(
                     f"UPDATE {t} SET disposition = CASE WHEN attempts >= ? THEN ? ELSE ? END, "
                     f"state = CASE WHEN attempts >= ? THEN ? ELSE ? END, reason = ?, nextcall = ?, "
