@@ -12,8 +12,10 @@ from typing import Optional
 
 from . import ami, codes, originate
 from .attempt import Attempt
+from .history_purge import HistoryPurger
 from .journal import Journal
 from .model import Outcome
+from .store.history import attempt_facts
 
 log = logging.getLogger("dialer.engine")
 
@@ -181,6 +183,7 @@ class Engine:
         try:
             self.store = self.store_factory()
             self.store.ping()
+            self.store.ensure_history()
         except StoreUnavailable as exc:
             self.db_retry_at = self.mono() + 2.0
             log.debug("database still unavailable: %s", exc)
@@ -206,7 +209,7 @@ class Engine:
         from .store import StoreError
         camp = self._settings(campaign)
         try:
-            self.store.record(campaign, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+            self.store.record_attempt(campaign, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
         except StoreError as exc:    # kept in the journal it would block every later result
             log.error("%s: buffered result of lead %s dropped: %s", campaign, lead_id, exc)
 
@@ -220,10 +223,13 @@ class Engine:
         try:
             self.store = self.store_factory()
             self.store.ping()
+            self.store.ensure_history()   # a database older than the history table
         except StoreUnavailable as exc:
             self._db_lost(exc)
         else:
             self._flush_journal()
+        self.purger = HistoryPurger(self.store_factory, getattr(self.cfg.general, "historydays", 0))
+        self.purger.start()
         if self.cfg.general.log and self.cfg.general.calllog:
             try:
                 self.calllog = open(self.cfg.general.calllog, "a", encoding="utf-8", buffering=1)
@@ -236,6 +242,8 @@ class Engine:
     def close(self):
         try:
             self.link.stop()
+            if getattr(self, "purger", None):
+                self.purger.stop()
         finally:
             if self.store:
                 try:
@@ -664,13 +672,19 @@ class Engine:
             return
         self._drop(att)
         outcome = att.outcome(now, lost=lost)
-        self._record(att.campaign, att.lead.id, outcome, now, lead=att.lead)
+        self._record(att.campaign, att.lead.id, outcome, now, lead=att.lead, att=att)
 
-    def _record(self, name, lead_id, outcome, now, lead=None):
+    def _record(self, name, lead_id, outcome, now, lead=None, att=None):
         camp = self._settings(name)
         final_code = outcome.disposition
         if codes.is_retryable(final_code) and lead is not None and lead.attempts >= camp.attempts:
             final_code = codes.BURNED
+        if lead is not None:
+            # Its history row travels with the result (journal included); an attempt re-adopted
+            # after a restart, or without a call, takes its originate time from the lead row.
+            outcome.extra["history"] = attempt_facts(
+                lead, self.owner, camp.trunk, att.started if att and not att.adopted else None,
+                (att.ended_at if att else None) or now, final_code, att.answered_at if att else None)
         self.stats.finished += 1
         self.stats.by_code[final_code] = self.stats.by_code.get(final_code, 0) + 1
         klass = outcome.extra.get("class", codes.CLASS_FAILED)
@@ -719,7 +733,7 @@ class Engine:
 
     def _write_one(self, name, lead_id, outcome, now):
         camp = self._settings(name)
-        return self.store.record(name, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
+        return self.store.record_attempt(name, lead_id, self.owner, outcome, now, camp.attemptsdelay, camp.attempts)
 
     def _calllog(self, name, lead, lead_id, code, outcome):
         line = (f"campaign={name} lead={lead_id} phone={lead.phone if lead else ''} "

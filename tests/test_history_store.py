@@ -154,3 +154,45 @@ def test_the_dialer_purges_in_a_thread_of_its_own(store, store_general):
     idle = HistoryPurger(lambda: store_mod.open_store(store_general), 0)
     idle.start()                       # historydays = 0: no thread at all
     assert idle.thread is None
+
+
+def facts(lead, t, **kw):
+    from dialer.store.history import attempt_facts
+    return attempt_facts(lead, "A", "SIP", t, T0 + 30, **kw)
+
+
+def test_record_attempt_writes_the_row_with_the_result_in_one_batch(store):
+    ids = [store.insert("camp", p, "x") for p in ("0611111111", "0622222222", "0633333333")]
+    leads = store.claim("camp", 3, "A", 60, T0, Selection(attempts=1))
+    outcomes = [Outcome(12, reason="Answered", duration=42, picked_up=True, result="yes",
+                        extra={"history": facts(leads[0], T0, answered_at=T0 + 3), "cause_code": 16}),
+                Outcome(-2, reason="No answer", extra={"history": facts(leads[1], T0, disposition=-8)}),
+                Outcome(9, reason="Invalid lead", extra={"history": facts(leads[2], None)})]
+    with store.write_tx():               # the engine's batch: one transaction, one INSERT of rows
+        assert all(store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1) for lead, o in zip(leads, outcomes))
+        assert count(store) == 0         # queued until the batch commits
+    rows = {r["lead_id"]: r for lead in leads for r in store.history(lead.phone)}
+    assert sorted(rows) == ids
+    a, b, c = (rows[i] for i in ids)
+    assert (a["disposition"], a["answered"], a["answered_at"], a["duration"], a["result"], a["causecode"],
+            a["param"], a["channelid"]) == (12, 1, T0 + 3, 42, "yes", 16, "x", leads[0].channelid)
+    assert (b["disposition"], b["answered"], b["reason"]) == (-8, 0, "No answer")
+    assert c["originated_at"] == T0 and c["disposition"] == 9    # from the lead's datetime (the claim)
+    for lead in leads:                   # the lead rows agree
+        r = store.find("camp", lead.phone)[0]
+        assert r["disposition"] == rows[lead.id]["disposition"]
+    # A late result for a lead this instance no longer holds writes neither.
+    assert not store.record_attempt("camp", ids[0], "A", outcomes[0], T0 + 50, 0, 1)
+    assert count(store) == 3
+
+
+def test_a_failed_batch_leaves_no_history_row_behind(store):
+    store.insert("camp", "0611111111")
+    (lead,) = store.claim("camp", 1, "A", 60, T0, Selection(attempts=1))
+    o = Outcome(-2, extra={"history": facts(lead, T0)})
+    with pytest.raises(RuntimeError):
+        with store.write_tx():
+            store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1)
+            raise RuntimeError("lost")
+    assert count(store) == 0
+    assert store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1) and count(store) == 1

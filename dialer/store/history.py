@@ -3,6 +3,7 @@
 Rows are only ever appended by the writer of a result, in the same transaction as the lead's
 update, so the two never disagree; reading never locks anything the engine needs.
 """
+import contextlib
 import datetime as _dt
 import time
 from dataclasses import astuple, dataclass
@@ -62,17 +63,23 @@ class HistoryEntry:
         h = (outcome.extra or {}).get("history")
         if not h:
             return None
+        fields = dict(h)
+        if fields.get("disposition") is None:
+            fields["disposition"] = outcome.disposition
         return cls(campaign=campaign, lead_id=int(lead_id), answered=bool(outcome.picked_up), reason=outcome.reason,
                    causecode=outcome.extra.get("cause_code"), cause=outcome.cause, duration=outcome.duration,
-                   result=outcome.result, **h)
+                   result=outcome.result, **fields)
 
 
-def attempt_facts(lead, instance, trunk, originated_at, ended_at, disposition, answered_at=None, channelid=None):
+def attempt_facts(lead, instance, trunk, originated_at, ended_at, disposition=None, answered_at=None,
+                  channelid=None):
     """What outcome.extra["history"] holds: the attempt's facts the outcome itself does not carry.
-    `disposition` is the code the lead gets (-8 when this retryable attempt was its last)."""
+    `disposition` is the code the lead gets (-8 when this retryable attempt was its last; None:
+    the outcome's); `originated_at` None: the lead's `datetime` (the claim, i.e. the Originate)."""
     return {"phone": lead.phone, "attempt": int(lead.attempts), "instance": instance,
             "channelid": channelid or lead.channelid, "originated_at": originated_at, "answered_at": answered_at,
-            "ended_at": ended_at, "disposition": int(disposition), "param": lead.param or "", "trunk": trunk or ""}
+            "ended_at": ended_at, "disposition": None if disposition is None else int(disposition),
+            "param": lead.param or "", "trunk": trunk or ""}
 
 
 def _epoch(value, default):
@@ -91,9 +98,43 @@ class HistoryMixin:
         return self.d.q(HISTORY_TABLE)
 
     def ensure_history(self):
-        """Create the history table when missing (DDL: never inside a write transaction)."""
+        """Create the history table when missing (DDL: never inside a write transaction). A
+        table that is there is left alone: no DDL, no metadata lock behind a long report."""
+        if self.table_exists(HISTORY_TABLE):
+            return False
         for stmt in history_ddl(self.d):
             self.execute(stmt)
+        self._history_seen = True
+        return True
+
+    @contextlib.contextmanager
+    def write_tx(self):
+        """StoreBase.write_tx(), plus: the history rows queued by record_attempt() inside it are
+        appended, in one multi-row INSERT, just before the outermost transaction commits."""
+        outer = not getattr(self, "_tx_depth", 0)
+        with super().write_tx():
+            try:
+                yield
+                if outer and self.__dict__.get("_history_queue"):
+                    rows, self._history_queue = self._history_queue, []
+                    self.add_history(rows)
+            finally:
+                if outer:
+                    self._history_queue = []
+
+    def record_attempt(self, name, lead_id, owner, outcome, now, *args, **kwargs):
+        """record() and, when it took, the attempt's history row (from outcome.extra["history"],
+        see attempt_facts), committed together: a late result refused by the fencing adds no
+        row, so each attempt has exactly one (the release wrote it otherwise)."""
+        with self.write_tx():
+            ok = self.record(name, lead_id, owner, outcome, now, *args, **kwargs)
+            entry = HistoryEntry.from_outcome(name, lead_id, outcome) if ok else None
+            if entry is not None:
+                if entry.originated_at is None:     # a call re-adopted or lost across a restart
+                    entry.originated_at = _epoch(self.scalar(
+                        f"SELECT datetime FROM {self.campaign(name)} WHERE id = ?", (int(lead_id),)), now)
+                self.__dict__.setdefault("_history_queue", []).append(entry)
+        return ok
 
     def _history_ready(self):
         if not getattr(self, "_history_seen", False):
