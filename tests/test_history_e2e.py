@@ -105,33 +105,42 @@ def test_a_database_outage_journals_the_history_with_the_results(dial, tcpproxy,
     assert len(hist) == len(leads) and all(h["disposition"] == 12 for h in hist)
 
 
-def test_kill_9_readopted_and_released_attempts_get_one_row_each(dial):
-    leads = [f"9{i:04d}" for i in range(10)]
+def test_kill_9_readopted_lost_and_released_attempts_get_one_row_each(dial):
+    leads = [f"9{i:04d}" for i in range(15)]
     env = dial({"seed": 3, "default": {"outcome": "answer", "ring": 0.05, "talk": 3.0, "status": 12}},
                leads=leads, campaign="maxlines=5\nmaxcaps=5\nattempts=2\nattemptsdelay=0\n")
-    proc = env.service()
-    env.wait_for(lambda: env.sim.stats()["live_calls"] == 5, proc=proc, what="5 calls up")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    # Restarted while the calls are live: re-adopted, finished normally, one row each.
-    proc = env.service()
-    env.wait_for(lambda: env.sim.stats()["live_calls"] == 5 and sum(
-        1 for r in env.leads().values() if r["attempts"] and r["owner"] is None) >= 5, proc=proc,
-        what="the adopted calls done and the next 5 up")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    # Killed again; this time its calls end before anyone looks: `repare --all` releases them.
+
+    def kill_with_5_up(proc, also=lambda: True, what="5 calls up"):
+        env.wait_for(lambda: env.sim.stats()["live_calls"] == 5 and also(), proc=proc, what=what)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def held():
+        return {r["channelid"] for r in env.leads().values() if r["owner"] is not None}
+
+    def done(n):
+        return sum(1 for r in env.leads().values() if r["attempts"] and r["owner"] is None) >= n
+
+    kill_with_5_up(env.service())
+    # 1. Restarted while the calls are live: re-adopted, finished normally, one row each.
+    kill_with_5_up(env.service(), lambda: done(5), "the adopted calls done and the next 5 up")
+    # 2. Restarted after its calls ended: the engine records them lost (-1), one row each.
     env.wait_for(lambda: env.sim.stats()["live_calls"] == 0, timeout=20, what="calls ended")
-    held = {r["channelid"] for r in env.leads().values() if r["owner"] is not None}
-    assert len(held) == 5
+    lost = held()
+    kill_with_5_up(env.service(), lambda: done(10), "the lost calls recorded and the next 5 up")
+    # 3. Killed again, its calls end, nobody restarts it: `repare --all` releases them.
+    env.wait_for(lambda: env.sim.stats()["live_calls"] == 0, timeout=20, what="calls ended")
+    released = held()
+    assert len(lost) == len(released) == 5
     assert "5 lead(s) released" in env.cli("-c", env.name, "-a", "repare", "--all").stdout
-    released = [h for h in history(env) if h["channelid"] in held]
-    assert len(released) == 5 and all(h["disposition"] == codes.UNDEFINED and h["answered_at"] is None
-                                      and h["reason"].startswith("Released") for h in released)
-    # The released leads are retried (attempts=2) by a third run, which finishes the campaign.
+    hist = {h["channelid"]: h for h in history(env)}
+    for cids, why in ((lost, "Lost"), (released, "Released")):
+        assert all(hist[c]["disposition"] == codes.UNDEFINED and hist[c]["answered_at"] is None
+                   and hist[c]["reason"].startswith(why) for c in cids), [hist.get(c) for c in cids]
+    # The lost and released leads are retried (attempts=2) by a last run, which finishes.
     proc = env.service()
     rows = env.wait_for(lambda: settled(env) if all(r["state"] == 3 for r in env.leads().values()) else None,
                         timeout=60, proc=proc, what="every lead final")
     assert env.stop(proc) == 0, env.output(proc)
     hist = check_history(env, rows)
-    assert len(hist) == 15 and sum(h["disposition"] == 12 for h in hist) == 10
+    assert len(hist) == 25 and sum(h["disposition"] == 12 for h in hist) == 15
