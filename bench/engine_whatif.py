@@ -42,15 +42,15 @@ def patch_batch_record():
     plain_wait = engine.Engine._wait_and_handle
 
     def wait_and_handle(self):
-        st = self.store
-        if st is None or self.db_down:
+        st = self.db.store
+        if st is None or self.db.down:
             return plain_wait(self)
         st._whatif_batch = {"open": False}
         try:
             return plain_wait(self)
         finally:
             batch, st._whatif_batch = st._whatif_batch, None
-            if batch["open"] and not self.db_down:
+            if batch["open"] and not self.db.down:
                 st.conn().cursor().execute("COMMIT")
 
     base.StoreBase.write_tx = write_tx
@@ -60,18 +60,26 @@ def patch_batch_record():
 def patch_drain_while_dialling(every=50):
     """Memory fix 1: handle the events already queued every `every` Originates of a batch."""
     from dialer import engine
+    from dialer.engine import pacer
 
-    plain = engine.Engine._originate
+    plain_init = engine.Engine.__init__
+    plain = pacer.Pacer._originate
+
+    def init(self, *args, **kwargs):
+        plain_init(self, *args, **kwargs)
+        self.pacer._whatif_engine = self
 
     def originate(self, name, state, lead, now):
         plain(self, name, state, lead, now)
         self._whatif_sent = getattr(self, "_whatif_sent", 0) + 1
+        eng = self._whatif_engine
         if self._whatif_sent % every == 0:
             # The engine thread is the queue's only consumer: qsize() items are there.
-            for _ in range(min(self.events.qsize(), 5000)):
-                self._handle(self.events.get_nowait())
+            for _ in range(min(eng.events.qsize(), 5000)):
+                eng._handle(eng.events.get_nowait())
 
-    engine.Engine._originate = originate
+    engine.Engine.__init__ = init
+    pacer.Pacer._originate = originate
 
 
 PATCHES = {"no-set-channel": patch_no_set_channel, "batch-record": patch_batch_record,

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from dialer import store as store_mod  # noqa: E402
+from dialer import codes, config, store as store_mod  # noqa: E402
 from dialer.model import Outcome  # noqa: E402
 from dialer.rules import selection as rsel  # noqa: E402
 
@@ -58,10 +58,9 @@ def general(use_mysql, tmp):
 
 
 def campaign():
-    return types.SimpleNamespace(timeslot=TIMESLOT, pause=PAUSE, timezone="UTC", leadtimezone=DEFAULT_ZONE,
-                                 calltoday=True, orderby="attempts_pickups", skip=0, blacklist=None,
-                                 usednc=False, multiplecalls=True, filter=None, f_mode=None, attempts=3,
-                                 attemptsdelay=1800)
+    return config.loads(f"[bench]\nuri=http://x/\ntimeslot={TIMESLOT}\npause={PAUSE}\ntimezone=UTC\n"
+                        f"leadtimezone={DEFAULT_ZONE}\nmultiplecalls=true\nattempts=3\nattemptsdelay=1800\n",
+                        source="rules_bench").campaigns["bench"]
 
 
 def run_day(st, tmp, name, leads, day, rate, rng):
@@ -96,8 +95,9 @@ def run_day(st, tmp, name, leads, day, rate, rng):
             if not oracle_open(zone_of[lead.phone], now):
                 violations += 1
             code = rng.choice((12, 12, -2, -4))
+            code = codes.final_code(code, lead.attempts, c.attempts)
             st.record(name, lead.id, "bench", Outcome(disposition=code, picked_up=code == 12), epoch + 30,
-                      c.attemptsdelay, c.attempts)
+                      c.attemptsdelay)
         rules_s += b - a
         store_s += time.perf_counter() - b
     total = time.perf_counter() - t0

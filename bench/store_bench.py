@@ -191,7 +191,7 @@ def bench_cycle(b, rows, rounds):
         claim_ms.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         for lead in leads:
-            b.st.record("cycle", lead.id, "bench", Outcome(-2, reason="No answer"), now, 600, 3)
+            b.st.record("cycle", lead.id, "bench", Outcome(-2, reason="No answer"), now, 600)
         record_ms.append((time.perf_counter() - t0) * 1000 / len(leads))
     print(f"engine cycle on {rows:,} rows ({b.g.dbengine}): claim 10 median {median(claim_ms):.2f} ms, "
           f"record median {median(record_ms):.2f} ms per lead ({1000 / median(record_ms):,.0f} results/s "

@@ -10,10 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import codes
-from .model import Lead, Outcome
-
-# A Local channel's far-end outcome is on its ";2" half (ami-notes.md).
-LOCAL_FAR_HALF = ";2"
+from .model import LOCAL_FAR_HALF, Lead, Outcome, is_far_end
 
 
 def _int(value) -> Optional[int]:
@@ -64,8 +61,7 @@ class Attempt:
             self.hungup[chan] = (cause if cause is not None else 0, msg.get("Cause-txt") or "")
             self.ended_at = now
         elif name == "Newstate" and msg.get("ChannelStateDesc") == "Up" and self.answered_at is None:
-            # The Local ;1 half goes Up at once; only a real far end counts as an answer.
-            if not chan.startswith("Local/") or chan.endswith(LOCAL_FAR_HALF):
+            if is_far_end(chan):
                 self.answered_at = now
         elif name == "UserEvent":
             self._user_event(msg, now)
@@ -145,8 +141,6 @@ class Attempt:
             elif self.answered_at is not None:
                 duration = max(0, int(round((self.ended_at or now) - self.answered_at)))
         cause_text = cause_txt or (codes.cause_text(cause) if cause is not None else "")
-        if cause is not None and cause_txt:
-            cause_text = cause_txt
         return Outcome(disposition=c.code, reason=reason[:255], cause=cause_text[:255],
                        duration=duration, result=self.result, picked_up=c.answered,
                        extra={"class": c.klass, "cause_code": cause,

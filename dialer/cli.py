@@ -38,6 +38,8 @@ actions (-a):
   report [--from DATE --to DATE] [--by hour|day]  attempts, answers, codes per period (no -c: all)
   history-purge [-p DAYS]  delete attempts older than historydays
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
+--check-config: load the configuration, print its campaigns and warnings, start nothing
+  (--as DEST FILE: check FILE as if installed at DEST, the main file or one in dialer.d).
 exit status: 0 ok, 1 partial, 2 usage/config/input error, 3 database unreachable or refused."""
 
 
@@ -66,14 +68,21 @@ def build_parser():
     p.add_argument("-stop", "--stop", action="store_true", help="stop the running dialer")
     p.add_argument("-safe", "--safe", action="store_true", help="restart the dialer when it dies")
     p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
-    p.add_argument("-k", "--clipping", action="store_true", help="write only the final result of each call")
+    p.add_argument("-k", "--clipping", action="store_true",
+                   help="accepted for compatibility; no effect (each result is written once anyway)")
     p.add_argument("--format", choices=("table", "json", "csv"), help="statistics, history, report output")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
     p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
-    p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running); "
+                   "--check-config: print every setting and where it comes from")
+    p.add_argument("-t", "--check-config", action="store_true",
+                   help="check the configuration (dialer.conf + dialer.d) and print its campaigns; exit 0 or 2")
+    p.add_argument("--as", dest="check_as", metavar="DEST",
+                   help="--check-config: check the file given as parameter as if it were installed at DEST")
+    p.add_argument("--debug", action="store_true",
+                   help="debug mode for this run, as [general] debug=true: verbose logs, tracebacks of internal errors")
     return p
 
 
@@ -121,6 +130,8 @@ def _params(args):
 
 
 def run(args):
+    if args.check_config or args.check_as:
+        return _check_config(args)
     action = args.action
     if action is not None:
         action = ACTION_ALIASES.get(action.lower(), action.lower())
@@ -141,25 +152,57 @@ def run(args):
         st.close()
 
 
-def _load_config(args):
+def _load_config(args, candidate=None):
+    import dataclasses
     from . import config
-    cfg = config.load(args.config)
+    cfg = config.load(args.config, candidate=candidate)
     for w in cfg.warnings:
         print(f"dialer: warning: {w}", file=sys.stderr)
+    if args.clipping:
+        print("dialer: warning: -k (clipping) has no effect in this dialer (accepted for compatibility)",
+              file=sys.stderr)
+    # One debug mode, from either side: --debug is [general] debug=true for this run.
+    if args.debug:
+        cfg.general = dataclasses.replace(cfg.general, debug=True)
+    args.debug = cfg.general.debug
     return cfg
 
 
+def _check_config(args):
+    """Like `nginx -t`: load what the service would load and say what it holds."""
+    if not args.check_config:
+        raise UsageError("--as is for --check-config")
+    if args.action or args.start or args.stop or args.safe or args.service:
+        raise UsageError("--check-config cannot be combined with -a, --start, --stop, -safe or --service")
+    files = _params(args)
+    if len(files) != (1 if args.check_as else 0):
+        raise UsageError("--check-config --as DEST takes one file: the candidate for DEST" if args.check_as else
+                         f"--check-config takes no parameter (got {files[0]!r}; use -C FILE or --as DEST FILE)")
+    from .config import report
+    cfg = _load_config(args, candidate=(args.check_as, files[0]) if args.check_as else None)
+    lines = report.summary(cfg, len(cfg.warnings))
+    if args.all:   # a listing that loads back as a dialer.conf: the summary as a comment
+        print(f"; {lines[0]}")
+        report.every_setting(cfg, sys.stdout)
+    else:
+        print("\n".join(lines))
+    return EXIT_OK
+
+
 def _dial(cfg, args):
-    mode = ("start_daemon" if args.start else "stop_daemon" if args.stop else "run_safe" if args.safe
-            else "run_foreground")
     if sum(map(bool, (args.start, args.stop, args.safe))) > 1:
         raise UsageError("choose one of --start, --stop and -safe")
-    try:
-        from . import service
-        fn = getattr(service, mode)
-    except (ImportError, AttributeError):
-        return _fail(f"the dialing mode ({mode}) is not available in this build", EXIT_USAGE)
-    return fn(cfg, args)
+    from . import service, serviceuser
+    if not args.stop:
+        g = cfg.general
+        made = [g.statedir, g.calllog, g.pidfile] + ([g.sqlitepath] if g.dbengine == "sqlite" else [])
+        try:
+            serviceuser.become_for(made, cfg.files)
+        except serviceuser.NotHandedOver as exc:
+            return _fail(str(exc), EXIT_USAGE)
+    mode = (service.start_daemon if args.start else service.stop_daemon if args.stop else service.run_safe
+            if args.safe else service.run_foreground)
+    return mode(cfg, args)
 
 
 def _campaign(args, action):
@@ -306,20 +349,15 @@ def _explain(st, cfg, args, action):
     import datetime as dt
     name = _campaign(args, action)
     ps = _one_param(args, action, "phone")
-    try:
-        from .rules import explain, selection
-    except ImportError:
-        return _fail("the explain action is not available in this build", EXIT_USAGE)
+    from . import leadstate
+    from .rules import explain
     camp = cfg.campaign(name)
     phone = ps[0]
     rows = st.find(name, phone)
     if not rows:
         print(f"no lead with phone {phone} in campaign {name}")
         return EXIT_PARTIAL
-    try:
-        blacklist = selection.blacklist_table(camp)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    blacklist = camp.blacklist
     in_bl = False
     if blacklist:
         try:
@@ -335,7 +373,7 @@ def _explain(st, cfg, args, action):
     for row in rows:
         others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
         reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
-                                  in_progress=row.get("state") == 2, phone_in_progress=bool(others))
+                                  in_progress=row.get("state") == leadstate.ACTIVE, phone_in_progress=bool(others))
         print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
         print(explain.format_reasons(reasons))
     return EXIT_OK

@@ -51,6 +51,7 @@ NO_ANSWER = -2
 UNDEFINED = -1
 NOT_YET_CALLED = 1
 DO_NOT_CALL = 8
+INVALID_LEAD = 9
 SALE = 12
 
 RETRY_MIN, RETRY_MAX = -5, 5
@@ -59,6 +60,15 @@ RETRY_MIN, RETRY_MAX = -5, 5
 def is_retryable(code: int) -> bool:
     """True for the codes the original dials again (-5..5) while attempts remain."""
     return RETRY_MIN <= code <= RETRY_MAX
+
+
+def final_code(code: int, attempts: int, max_attempts: int) -> int:
+    """The code an attempt's lead keeps: a retryable code on the last allowed attempt is -8
+    (Burned). The only place this rule lives: the engine, the store's release and repair all
+    call it, and the store writes what it is given."""
+    if is_retryable(code) and attempts >= max_attempts:
+        return BURNED
+    return code
 
 
 def code_name(code: int) -> str:

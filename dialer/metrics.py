@@ -5,7 +5,6 @@ bounded on purpose (campaign names from the configuration, return codes from the
 table, outcome classes from `dialer.codes.OUTCOME_CLASSES`): a phone number, channel or
 lead id as a label value would grow the series without limit.
 """
-import contextlib
 import platform
 import socket
 import threading
@@ -13,14 +12,12 @@ import time
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, Info, GCCollector,
-                               PlatformCollector, ProcessCollector, generate_latest)
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, GCCollector, PlatformCollector, \
+    ProcessCollector
+from prometheus_client.exposition import make_wsgi_app
 
 from dialer import __version__
 from dialer.codes import OUTCOME_CLASSES, RETURN_CODES
-
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Codes outside the manual's table (e.g. a dialplan setting an arbitrary status) share one
 # label value so that a misbehaving dialplan cannot create unbounded series.
@@ -65,9 +62,9 @@ class Metrics:
     """Every metric of the dialer, with the methods the engine and service call.
 
     Per campaign (call `add_campaign` first; all its label sets then exist at zero):
-      add_campaign(name, maxlines)     register/refresh a campaign; idempotent (use on reload)
+      add_campaign(name, maxlines)     register/refresh a campaign and its dialer_lines_max;
+                                       idempotent (use on reload)
       remove_campaign(name)            drop every series of a campaign that is gone
-      set_line_limit(name, maxlines)   dialer_lines_max
       attempt_started(name)            dialer_attempts_started_total += 1 (an Originate was sent)
       attempt_finished(name, code, outcome, answer_delay=None, duration=None)
                                        dialer_attempts_finished_total{outcome} and
@@ -84,14 +81,12 @@ class Metrics:
       set_database_connected(connected)   dialer_database_connected (starts at 1: set it to 0
                                        while waiting for the database at start)
       set_results_buffered(n)          dialer_results_buffered (results waiting for the database)
-      observe_iteration(seconds) / with time_iteration():   dialer_engine_iteration_duration_seconds
+      observe_iteration(seconds)       dialer_engine_iteration_duration_seconds
       config_reloaded(ok, when=None)   dialer_config_reloads_total{result}, and on success
                                        dialer_config_last_reload_success_timestamp_seconds;
                                        dialer_config_last_reload_successful = 1/0
     Output:
-      render() -> bytes                the text exposition (what a scrape returns)
-      start_http(address, port)        serve it; port 0 disables; raises MetricsError
-      stop_http()
+      start_http(address, port)        serve `registry` over HTTP; port 0 disables; raises MetricsError
 
     Build this object once the configuration has loaded: the loaded configuration counts as
     the last successful (re)load.
@@ -106,12 +101,11 @@ class Metrics:
             PlatformCollector(registry=registry)
             GCCollector(registry=registry)
         self.registry = registry
-        self._campaigns = {}
+        self._campaigns = set()
         self._ami_seen = False
         self._ami_up = False
         self._lock = threading.Lock()
         self._httpd = None
-        self._http_thread = None
         self.http_address = None
 
         r = registry
@@ -177,7 +171,7 @@ class Metrics:
     def add_campaign(self, name, maxlines):
         with self._lock:
             known = name in self._campaigns
-            self._campaigns[name] = maxlines
+            self._campaigns.add(name)
         self.lines_max.labels(name).set(maxlines)
         if known:
             return
@@ -195,8 +189,9 @@ class Metrics:
 
     def remove_campaign(self, name):
         with self._lock:
-            if self._campaigns.pop(name, None) is None:
+            if name not in self._campaigns:
                 return
+            self._campaigns.discard(name)
         for metric in (self.attempts_started, self.answer_delay, self.call_duration,
                        self.calls_live, self.lines_max, self.window_open):
             _forget(metric, name)
@@ -206,13 +201,6 @@ class Metrics:
             _forget(self.attempt_results, name, code)
         for state in LEAD_STATES:
             _forget(self.leads, name, state)
-
-    def campaigns(self):
-        with self._lock:
-            return sorted(self._campaigns)
-
-    def set_line_limit(self, name, maxlines):
-        self.lines_max.labels(name).set(maxlines)
 
     # -- attempts --------------------------------------------------------------------------
     def attempt_started(self, campaign):
@@ -263,10 +251,6 @@ class Metrics:
     def observe_iteration(self, seconds):
         self.iteration.observe(max(0.0, seconds))
 
-    def time_iteration(self):
-        """Context manager timing one engine iteration."""
-        return _IterationTimer(self)
-
     def config_reloaded(self, ok, when=None):
         self.reloads.labels("success" if ok else "failure").inc()
         self.last_reload_ok.set(1 if ok else 0)
@@ -274,9 +258,6 @@ class Metrics:
             self.last_reload_ts.set(time.time() if when is None else when)
 
     # -- output ----------------------------------------------------------------------------
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
-
     def start_http(self, address, port):
         """Serve the metrics on address:port in a daemon thread; port 0 disables the endpoint.
 
@@ -309,32 +290,9 @@ class Metrics:
             raise MetricsError(f"cannot listen for metrics on {where}: {_reason(exc)} {hint}") from None
         thread = threading.Thread(target=httpd.serve_forever, name="metrics-http", daemon=True)
         thread.start()
-        self._httpd, self._http_thread = httpd, thread
+        self._httpd = httpd
         self.http_address = (sockaddr[0], httpd.server_address[1])
         return self.http_address
-
-    def stop_http(self):
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        self._http_thread.join()
-        self._http_thread = None
-        self.http_address = None
-
-
-class _IterationTimer(contextlib.AbstractContextManager):
-    def __init__(self, metrics):
-        self._metrics = metrics
-
-    def __enter__(self):
-        self._start = time.monotonic()
-        return self
-
-    def __exit__(self, *exc):
-        self._metrics.observe_iteration(time.monotonic() - self._start)
-        return False
 
 
 def _forget(metric, *labels):

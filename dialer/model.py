@@ -2,17 +2,50 @@
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
+from . import codes
+
 # Asterisk limits a ChannelId to 149 characters (ami-notes.md).
 MAX_CHANNELID = 149
 
 
-def channel_id(campaign: str, lead_id: int, attempt: int) -> str:
+class ChannelId(str):
     """The Originate's ChannelId (Asterisk's Uniqueid of the call): d-<campaign>-<lead>-<attempt>.
 
     Unique per attempt, since a claim increments `attempts` and only one dialer holds a lead
     at a time; written by the claim itself, so finding a call again after a crash needs no
-    extra write per attempt."""
-    return f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID]
+    extra write per attempt. The far leg's OtherChannelId is this id plus OTHER_SUFFIX; the
+    only place that suffix is written or read."""
+    OTHER_SUFFIX = "-o"
+
+    @classmethod
+    def new(cls, campaign: str, lead_id: int, attempt: int) -> "ChannelId":
+        return cls(f"d-{campaign}-{lead_id}-{attempt}"[:MAX_CHANNELID])
+
+    @property
+    def other(self) -> str:
+        """The OtherChannelId of the Originate (the second leg's Uniqueid)."""
+        return self + self.OTHER_SUFFIX
+
+    @classmethod
+    def of_uniqueid(cls, uniqueid: str) -> "ChannelId":
+        """The attempt's ChannelId from the Uniqueid/Linkedid of either of its legs."""
+        if uniqueid.endswith(cls.OTHER_SUFFIX):
+            uniqueid = uniqueid[:-len(cls.OTHER_SUFFIX)]
+        return cls(uniqueid)
+
+
+def channel_id(campaign: str, lead_id: int, attempt: int) -> ChannelId:
+    return ChannelId.new(campaign, lead_id, attempt)
+
+
+# A Local channel's far-end outcome is on its ";2" half (ami-notes.md); its ";1" half goes Up
+# at once, so only the far half's answer counts.
+LOCAL_FAR_HALF = ";2"
+
+
+def is_far_end(channel: str) -> bool:
+    """True for a channel whose state is the far end's: any but a Local channel's ;1 half."""
+    return not channel.startswith("Local/") or channel.endswith(LOCAL_FAR_HALF)
 
 
 @dataclass
@@ -52,3 +85,8 @@ class Outcome:
     result: str = ""
     picked_up: bool = False
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def invalid_lead(cls, why) -> "Outcome":
+        """A lead that cannot be dialled safely (refused before or by the AMI link)."""
+        return cls(codes.INVALID_LEAD, reason=f"Invalid lead: {why}"[:255])

@@ -6,8 +6,9 @@ AMI link refuses CR/LF/control characters, and `check_lead()` refuses them earli
 is recorded as Invalid Lead instead of failing at the socket.
 """
 import re
+from typing import Dict, Tuple
 
-from .model import MAX_CHANNELID, channel_id  # noqa: F401  (the ChannelId naming lives with the data)
+from .model import MAX_CHANNELID, ChannelId, Lead, channel_id  # noqa: F401  (the ChannelId naming lives with the data)
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -22,33 +23,25 @@ def check_value(field: str, value: str) -> str:
     return value
 
 
-def _opt(value):
-    """Config gives None for unset (none/0); tolerate plain strings from hand-built settings."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return None if text.lower() in ("", "none") else text
-
-
 def dial_string(camp, phone: str) -> str:
-    prefix = _opt(getattr(camp, "dialprefix", None)) or ""
-    return camp.dialformat.replace("%s", prefix + phone, 1)
+    return camp.dialformat.replace("%s", (camp.dialprefix or "") + phone, 1)
 
 
-def build(camp, lead, chan_id: str, *, dspmode_context: str = None):
-    """Return (headers, variables) for an Originate of `lead` in campaign settings `camp`."""
+def build(camp, lead: Lead, chan_id: ChannelId) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """Return (headers, variables) for an Originate of `lead` in campaign `camp` (a
+    config.Campaign: its values are already parsed and checked)."""
     phone = check_value("phone", lead.phone)
     param = check_value("param", lead.param or "")
     name = camp.name
-    callerid = _opt(getattr(camp, "callerid", None)) or ""
-    uri = _opt(getattr(camp, "uri", None)) or ""
-    mode = (getattr(camp, "mode", None) or "voximal").lower()
+    callerid = camp.callerid or ""
+    uri = camp.uri or ""
+    mode = camp.mode
     headers = {
         "Channel": dial_string(camp, phone),
         "Timeout": str(int(camp.timeout)),
         "Account": name,
         "ChannelId": chan_id,
-        "OtherChannelId": chan_id + "-o",
+        "OtherChannelId": ChannelId(chan_id).other,
     }
     if callerid:
         headers["CallerID"] = f"{callerid} <{callerid}>"
@@ -69,29 +62,22 @@ def build(camp, lead, chan_id: str, *, dspmode_context: str = None):
             f"__{pfx}_PARAM": param,
         })
     elif mode == "application":
-        headers.update({"Application": camp.application, "Data": _opt(getattr(camp, "data", None)) or ""})
+        headers.update({"Application": camp.application, "Data": camp.data or ""})
     else:  # dialplan
         headers.update({"Context": camp.context, "Exten": str(camp.extension), "Priority": str(camp.priority)})
-    dsp = (getattr(camp, "dspmode", None) or "none").lower()
-    if dsp != "none" and mode != "dialplan":
+    if camp.dspmode != "none" and mode != "dialplan":
         # Answered calls go through the detection context first; it hands over to the
         # application named in these variables (dialer/data/extensions-dialer.conf).
-        variables["DIALER_DSP"] = dsp
+        variables["DIALER_DSP"] = camp.dspmode
         variables["DIALER_APP"] = headers.pop("Application")
         variables["DIALER_APPDATA"] = headers.pop("Data")
-        headers.update({"Context": dspmode_context or getattr(camp, "dspcontext", None) or "dialer-dsp",
-                        "Exten": "s", "Priority": "1"})
-    for key in ("chanvar", "chanstr", "chanvar1", "chanvar2"):
-        pair = getattr(camp, key, None)
-        if pair is None or str(pair).strip() in ("", "0"):
-            continue
-        name, sep, value = str(pair).partition("=")
+        headers.update({"Context": camp.dspcontext, "Exten": "s", "Priority": "1"})
+    for pair in camp.chanvars:
         # A bare `chanvar=NAME` names the variable that receives the lead's param.
-        variables[name.strip()] = value.strip() if sep else param
-    for n, key in enumerate(("sipheader1", "sipheader2"), start=1):
-        value = _opt(getattr(camp, key, None))
-        if value:
-            variables[f"__SIPADDHEADER{n:02d}"] = value
+        variables[pair.name] = param if pair.value is None else pair.value
+    for n, header in enumerate((camp.sipheader1, camp.sipheader2), start=1):
+        if header:
+            variables[f"__SIPADDHEADER{n:02d}"] = str(header)
     for key, value in list(headers.items()) + list(variables.items()):
         check_value(key, str(value))
     return headers, variables

@@ -1,4 +1,4 @@
-# Dialing engine (dialer/engine.py): throughput, refill latency, occupancy and memory of the
+# Dialing engine (dialer/engine/): throughput, refill latency, occupancy and memory of the
 # real `dialer` against a real dialer-pbxsim, on MariaDB (and SQLite for throughput/refill);
 # numbers in bench/RESULTS-engine.md. About 8 minutes in all.
 .PHONY: bench-engine

@@ -128,6 +128,119 @@ def test_help_and_version():
     assert run_dialer("-V", check=0).stdout.startswith("dialer ")
 
 
+def test_k_is_accepted_and_said_to_have_no_effect(conf):
+    proc = run_dialer("-k", "-c", "sales", "-a", "count", config=conf, check=0)
+    assert proc.stdout == "0\n"
+    assert proc.stderr == "dialer: warning: -k (clipping) has no effect in this dialer (accepted for compatibility)\n"
+
+
+@pytest.mark.parametrize("flag,key,debug", [(False, "false", False), (True, "false", True), (False, "true", True)])
+def test_debug_flag_and_debug_key_are_one_mode(dialer_conf, flag, key, debug):
+    """--debug is [general] debug=true for one run: both turn on verbose logs and tracebacks."""
+    from dialer import cli
+    conf = dialer_conf(general={"debug": key})
+    args = cli.build_parser().parse_args(["-C", str(conf)] + (["--debug"] if flag else []))
+    cfg = cli._load_config(args)
+    assert (cfg.general.debug, args.debug) == (debug, debug)
+
+
+# ---- dialer --check-config ----------------------------------------------------------------
+
+def _conf_files(tmp_path, main, **dropins):
+    (tmp_path / "dialer.d").mkdir(exist_ok=True)
+    for name, text in dropins.items():
+        (tmp_path / "dialer.d" / f"{name}.conf").write_text(text)
+    path = tmp_path / "dialer.conf"
+    path.write_text(main)
+    return path
+
+
+def test_check_config_ok_lists_the_campaigns(tmp_path):
+    conf = _conf_files(tmp_path, "[default]\nuri=http://x/\n[sales]\nmaxlines=4\n",
+                       survey="[survey]\nmode=dialplan\ncontext=c\nextension=s\nactive=false\ntimeslot=9h-12h\n")
+    proc = run_dialer("--check-config", config=conf, check=0)
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{conf}: ok: 2 file(s), 2 campaign(s), 0 warning(s)"
+    assert lines[1].startswith("[sales] mode=voximal, uri=http://x/, dialformat=SIP/%s, maxlines=4, maxcaps=10,")
+    assert lines[2].startswith("[survey] (paused: active=false) mode=dialplan, context=c, extension=s,")
+    assert "timeslot=9h-12h" in lines[2]
+    assert run_dialer("-t", env={"DIALER_CONFIG": str(conf)}, check=0).stdout == proc.stdout
+
+
+def test_check_config_warnings_go_to_stderr_and_exit_0(tmp_path):
+    conf = _conf_files(tmp_path, "[default]\nuri=x\nmaxline=3\nclipping=true\n")
+    proc = run_dialer("--check-config", config=conf, check=0)
+    assert proc.stdout.splitlines() == [f"{conf}: ok: 1 file(s), 0 campaign(s), 2 warning(s)",
+                                        "no campaign section: nothing would be dialled"]
+    assert proc.stderr.splitlines() == [
+        f"dialer: warning: {conf}:3: [default] unknown key 'maxline' ignored (did you mean maxlines?)",
+        f"dialer: warning: {conf}:4: [default] clipping = 'true' has no effect in this dialer "
+        "(accepted for compatibility)"]
+
+
+@pytest.mark.parametrize("main,dropin,where", [
+    ("[sales]\nmaxlines=0\n", None, "dialer.conf:2: [sales] maxlines = '0': expected an integer >= 1"),
+    ("[default]\nuri=x\n", "[sales]\ntimeslot=25h-26h\n", "dialer.d/sales.conf:2: [sales] timeslot = '25h-26h'"),
+    ("[general\n", None, "dialer.conf:1: '[general' comes before any section"),
+])
+def test_check_config_bad_config_is_one_line_and_exit_2(tmp_path, main, dropin, where):
+    conf = _conf_files(tmp_path, main, **({"sales": dropin} if dropin else {}))
+    proc = run_dialer("--check-config", config=conf)
+    one_line_error(proc, 2, f"{tmp_path}/{where}")
+    assert proc.stdout == ""
+
+
+def test_check_config_reads_nothing_else(tmp_path):
+    """No database, no AMI: a configuration whose servers are unreachable checks fine."""
+    conf = _conf_files(tmp_path, "[general]\nmysqlhost=192.0.2.1\nasteriskhost=192.0.2.1\n")
+    assert run_dialer("--check-config", config=conf, check=0).stdout.startswith(f"{conf}: ok")
+
+
+def test_check_config_as_checks_a_candidate_with_the_files_it_joins(tmp_path):
+    """Ansible's validate: the candidate is a temporary file; it is checked in place of its
+    destination, with the main file and the other campaign files, and errors name the destination."""
+    conf = _conf_files(tmp_path, "[default]\nuri=x\nmaxlines=5\n", sales="[sales]\nmaxcaps=2\n")
+    candidate = tmp_path / "tmp123"
+    candidate.write_text("[survey]\nmaxcaps=3\n")
+    dest = tmp_path / "dialer.d" / "survey.conf"
+    out = run_dialer("--check-config", "--as", dest, candidate, config=conf, check=0).stdout
+    assert out.startswith(f"{conf}: ok: 3 file(s), 2 campaign(s)") and "[survey] " in out and "[sales] " in out
+    assert not dest.exists()
+    candidate.write_text("[survey]\nmaxcaps=0\n")
+    one_line_error(run_dialer("--check-config", "--as", dest, candidate, config=conf), 2,
+                   f"{dest}:2: [survey] maxcaps = '0'")
+    # The main file replaced: the campaign files still join it.
+    candidate.write_text("[default]\nuri=y\nmaxlines=0\n")
+    one_line_error(run_dialer("--check-config", "--as", conf, candidate, config=conf), 2, f"{conf}:3:")
+    candidate.write_text("[default]\nuri=y\n")
+    out = run_dialer("--check-config", "--as", conf, candidate, config=conf, check=0).stdout
+    assert "[sales] mode=voximal, uri=y," in out
+    one_line_error(run_dialer("--check-config", "--as", tmp_path / "elsewhere.conf", candidate, config=conf), 2,
+                   "not a file of this configuration")
+    one_line_error(run_dialer("--check-config", "--as", dest, config=conf), 2, "takes one file")
+    one_line_error(run_dialer("--check-config", "-a", "count", config=conf), 2, "cannot be combined")
+
+
+def test_check_config_all_prints_every_setting_that_loads_back(tmp_path):
+    import dataclasses
+
+    from dialer import config
+    text = ("[general]\nmysqlpassword=Hunter2pw\nmysqlport=3307\n[default]\ntimeslot=mon-fri 9h-18h\n"
+            "filter=attempts < 3\nf_mode=areacode\nf_areacode=408,!900\nchanvar=LEADPARAM\n"
+            "sipheader1=X-A=b\n[sales]\nuri=http://x/y.vxml\nmaxlines=4\n")
+    conf = _conf_files(tmp_path, text)
+    out = run_dialer("--check-config", "--all", config=conf, check=0).stdout
+    assert "Hunter2pw" not in out and "mysqlpassword=***" in out
+    assert f"maxlines=4    ; {conf}:13" in out
+    again = config.loads(out.replace("mysqlpassword=***", "mysqlpassword=Hunter2pw"), source="shown.conf")
+    original = config.load(conf)
+    assert again.general == original.general
+    for a, b in ((again.default, original.default), (again.campaigns["sales"], original.campaigns["sales"])):
+        assert a.filter.text == b.filter.text
+        assert dataclasses.replace(a, filter=None) == dataclasses.replace(b, filter=None)
+
+
 def test_database_down_exits_3(tmp_path):
     conf = tmp_path / "d.conf"
     conf.write_text("[general]\ndbengine=mysql\nmysqlhost=127.0.0.1\nmysqlport=1\nmysqldatabase=x\n")

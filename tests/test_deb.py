@@ -181,16 +181,14 @@ def test_commands_unit_and_shared_files_are_installed(installed):
     assert Path("/usr/share/man/man8/dialer.8.gz").is_file()
     assert Path("/usr/share/man/man1/dialer-pbxsim.1.gz").is_file()
     assert Path("/usr/share/dialer/vendor/asterisk/manager.py").is_file()
-    if (ROOT / "systemd" / "dialer.service").exists():
-        assert Path("/lib/systemd/system/dialer.service").is_file()
-        # Enabled by deb-systemd-helper even without a running systemd.
-        assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
-    if (ROOT / "dialer" / "data" / "extensions-dialer.conf").exists():
-        assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
-    for tree in ("monitoring", "grafana"):
-        for src in (ROOT / tree).rglob("*") if (ROOT / tree).is_dir() else ():
-            if src.is_file():
-                assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
+    assert Path("/lib/systemd/system/dialer.service").is_file()
+    # Enabled by deb-systemd-helper even without a running systemd.
+    assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
+    assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
+    shipped = [src for src in (ROOT / "monitoring").rglob("*") if src.is_file()]
+    assert shipped
+    for src in shipped:
+        assert (Path("/usr/share/dialer") / src.relative_to(ROOT)).is_file(), src
 
 
 def test_only_root_and_the_dialer_user_can_use_the_config(installed):
@@ -311,6 +309,58 @@ def test_installed_dialer_runs_a_campaign_against_installed_pbxsim(installed, ba
     # dialer-pbxsim's default scenario answers every call: each lead got the answered code.
     assert {r["code"]: r["count"] for r in stats["final_by_code"]} == {12: len(phones)}
     assert sorted(originates(record)) == sorted(phones), "each lead dialled exactly once"
+
+
+def owner_of(path):
+    st = os.stat(path)
+    return pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name
+
+
+def test_root_quick_start_leaves_files_the_service_user_can_write(installed, tmp_path):
+    """issue 11 §2: the README's quick start run as root (create, file, dial in the foreground)
+    on the shipped paths, then the service's user (the unit's User=dialer; runuser here, with
+    no systemd as PID 1) writes to the same database, journal directory and call log."""
+    original = Path("/etc/dialer.conf").read_text()
+    state = [Path("/var/lib/dialer/dialer.sqlite"), Path("/var/log/dialer/calls.log")]
+    phones = [f"3362000{i:04d}" for i in range(6)]
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "list.txt").write_text("".join(f"{p}\n" for p in phones[:4]))
+    state[1].write_text("an earlier line, written by root\n")   # root's file: handed over too
+    try:
+        with installed_pbxsim(tmp_path) as (port, record):
+            Path("/etc/dialer.conf").write_text(
+                "[general]\ndbengine=sqlite\nlog=true\nmetricsport=0\nloopms=100\nasteriskhost=127.0.0.1\n"
+                f"asteriskport={port}\nasteriskuser=dialer\nasteriskpassword=1234\n")
+            Path("/etc/dialer.d/demo.conf").write_text(
+                "[demo]\nmode=application\napplication=Playback\ndialformat=PJSIP/%s\nmaxlines=2\n")
+            sh(["dialer", "-c", "demo", "-a", "create"])
+            sh(["dialer", "-c", "demo", "-a", "file", "-p", lists / "list.txt"])
+            for path in Path("/var/lib/dialer").glob("dialer.sqlite*"):
+                assert owner_of(path) == ("dialer", "dialer"), path
+            # The service's user writes what root made ...
+            sh(["runuser", "-u", "dialer", "--", "dialer", "-c", "demo", "-a", "insert", "-p", phones[4]])
+            # ... root dials in the foreground as the service's user ...
+            sh(["dialer"], timeout=300)
+            assert sorted(originates(record)) == sorted(phones[:5])
+            for path in state:
+                assert owner_of(path) == ("dialer", "dialer"), path
+            # ... and the service's user goes on writing and dialling after root's run.
+            sh(["runuser", "-u", "dialer", "--", "dialer", "-c", "demo", "-a", "insert", "-p", phones[5]])
+            sh(["runuser", "-u", "dialer", "--", "dialer"], timeout=300)
+            assert sorted(originates(record)) == sorted(phones)
+        stats = json.loads(sh(["runuser", "-u", "dialer", "--", "dialer", "-c", "demo", "-a", "statistics",
+                               "--format", "json"]).stdout)
+        assert {r["code"]: r["count"] for r in stats["final_by_code"]} == {12: len(phones)}
+        assert len(state[1].read_text().splitlines()) == 1 + len(phones)
+        # `dialer --check-config`, what systemctl reload runs first, as the service's user.
+        out = sh(["runuser", "-u", "dialer", "--", "dialer", "--check-config"]).stdout
+        assert re.match(r"/etc/dialer.conf: ok: \d+ file\(s\), 1 campaign\(s\)", out) and "\n[demo] mode=application" in out
+    finally:
+        Path("/etc/dialer.conf").write_text(original)
+        Path("/etc/dialer.d/demo.conf").unlink(missing_ok=True)
+        for path in list(Path("/var/lib/dialer").glob("dialer.sqlite*")) + state[1:]:
+            path.unlink(missing_ok=True)
 
 
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):

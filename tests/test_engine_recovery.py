@@ -6,6 +6,7 @@ restart), and kill -9 of the dialer itself."""
 import collections
 import os
 import signal
+import time
 
 import pytest
 
@@ -84,7 +85,6 @@ def test_database_outage_buffers_results_and_writes_them_back(dial, tcpproxy, my
     journal = [p for p in os.listdir(env.tmp) if p.startswith("journal-")]
     assert journal, "results are journaled on disk while the database is down"
     # No new call is placed while the database is down.
-    import time
     time.sleep(1.5)
     assert len(env.sim.records()) == n_during
     proxy.restore()
@@ -161,3 +161,25 @@ def test_sigterm_drains_live_calls_and_leaves_the_rest_untouched(dial):
     assert all(r["disposition"] == 12 and r["owner"] is None for r in called), called
     assert all(r["disposition"] == codes.NOT_YET_CALLED for r in rows.values() if not r["attempts"])
     assert env.sim.stats()["live_calls"] == 0
+
+
+def test_lead_left_at_its_last_attempt_by_a_crashed_dialer_is_burned(dial, pbxsim):
+    """Another dialer's automatic recovery applies the same -8 rule as `dialer -a repare`: a
+    lead left in progress at its last allowed attempt (kill -9 during the call) is final."""
+    sim = pbxsim(scenario=answered(talk=0.5))
+    crashed = dial(sim=sim, leads=["4001", "4002"], campaign="attempts=1\n",
+                   general="instance=nodea\nleaseseconds=1\n", tag="-a")
+    proc = crashed.service()
+    crashed.wait_for(lambda: sim.stats()["live_calls"] == 2, proc=proc, what="2 calls up")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # The calls end with nobody listening, and the dead dialer's lease runs out.
+    crashed.wait_for(lambda: sim.stats()["live_calls"] == 0, what="calls ended")
+    crashed.wait_for(lambda: all(r["owner"] == "nodea" for r in crashed.leads().values()), what="held")
+    time.sleep(2.5)
+    other = dial(sim=sim, campaign="attempts=1\n", general="instance=nodeb\n", tag="-b")
+    out = other.run()
+    assert "released 2 lead(s) left in progress by a crashed dialer" in out.stderr, out.stderr
+    rows = other.leads()
+    got = {p: (r["disposition"], r["state"], r["owner"]) for p, r in rows.items()}
+    assert got == {p: (codes.BURNED, 3, None) for p in ("4001", "4002")}, got

@@ -39,13 +39,13 @@ def test_a_row_is_written_with_the_result_or_not_at_all(store):
     e = entry(0, phone=lead.phone, lead=lead_id, t=T0)
     with pytest.raises(RuntimeError):
         with store.write_tx():
-            assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0, 3)
+            assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0)
             store.add_history([e])
             raise RuntimeError("the engine dies before the commit")
     assert count(store) == 0
     assert store.held("camp", "A")[0].id == lead_id     # the lead's update was rolled back as well
     with store.write_tx():
-        assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0, 3)
+        assert store.record("camp", lead_id, "A", Outcome(-2, reason="Busy"), T0 + 30, 0)
         store.add_history([e])
     (row,) = store.history(lead.phone)
     assert (row["campaign"], row["lead_id"], row["disposition"], row["originated_at"], row["ended_at"],
@@ -110,8 +110,8 @@ def test_purge_deletes_only_older_attempts_in_bounded_batches(store):
 
 
 def test_open_store_takes_historydays_from_the_config(store_general):
-    store_general.historydays = 30
-    st = store_mod.open_store(store_general)
+    import dataclasses
+    st = store_mod.open_store(dataclasses.replace(store_general, historydays=30))
     assert st.historydays == 30
 
 
@@ -120,8 +120,8 @@ def test_a_released_attempt_gets_its_row_in_the_release_transaction(store):
     leads = store.claim("camp", 3, "A", 60, T0, Selection(attempts=2))
     # One result comes in before the crash: its row is the engine's, not the release's.
     with store.write_tx():
-        assert store.record("camp", ids[0], "A", Outcome(-2, reason="Busy"), T0 + 20, 0, 2)
-    assert store.repair("camp", owner="A", now=T0 + 30, max_attempts=2) == 2
+        assert store.record("camp", ids[0], "A", Outcome(-2, reason="Busy"), T0 + 20, 0)
+    assert store.repair("camp", owner="A", now=T0 + 30, max_attempts=2, attemptsdelay=0) == 2
     rows = sorted((r for lead in leads[1:] for r in store.history(lead.phone)), key=lambda r: r["lead_id"])
     assert [(r["lead_id"], r["attempt"], r["disposition"], r["instance"], r["channelid"], r["originated_at"],
              r["ended_at"], r["answered"]) for r in rows] == [
@@ -166,10 +166,10 @@ def test_record_attempt_writes_the_row_with_the_result_in_one_batch(store):
     leads = store.claim("camp", 3, "A", 60, T0, Selection(attempts=1))
     outcomes = [Outcome(12, reason="Answered", duration=42, picked_up=True, result="yes",
                         extra={"history": facts(leads[0], T0, answered_at=T0 + 3), "cause_code": 16}),
-                Outcome(-2, reason="No answer", extra={"history": facts(leads[1], T0, disposition=-8)}),
+                Outcome(-8, reason="No answer", extra={"history": facts(leads[1], T0)}),   # final_code applied
                 Outcome(9, reason="Invalid lead", extra={"history": facts(leads[2], None)})]
     with store.write_tx():               # the engine's batch: one transaction, one INSERT of rows
-        assert all(store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1) for lead, o in zip(leads, outcomes))
+        assert all(store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0) for lead, o in zip(leads, outcomes))
         assert count(store) == 0         # queued until the batch commits
     rows = {r["lead_id"]: r for lead in leads for r in store.history(lead.phone)}
     assert sorted(rows) == ids
@@ -182,7 +182,7 @@ def test_record_attempt_writes_the_row_with_the_result_in_one_batch(store):
         r = store.find("camp", lead.phone)[0]
         assert r["disposition"] == rows[lead.id]["disposition"]
     # A late result for a lead this instance no longer holds writes neither.
-    assert not store.record_attempt("camp", ids[0], "A", outcomes[0], T0 + 50, 0, 1)
+    assert not store.record_attempt("camp", ids[0], "A", outcomes[0], T0 + 50, 0)
     assert count(store) == 3
 
 
@@ -192,7 +192,7 @@ def test_a_failed_batch_leaves_no_history_row_behind(store):
     o = Outcome(-2, extra={"history": facts(lead, T0)})
     with pytest.raises(RuntimeError):
         with store.write_tx():
-            store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1)
+            store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0)
             raise RuntimeError("lost")
     assert count(store) == 0
-    assert store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0, 1) and count(store) == 1
+    assert store.record_attempt("camp", lead.id, "A", o, T0 + 40, 0) and count(store) == 1

@@ -32,12 +32,8 @@ _LEGEND = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 @pytest.fixture(scope="module")
 def exposition():
     """The text scraped over HTTP from a Metrics with every method called."""
-    m = exercise(Metrics())
-    host, port = m.start_http("127.0.0.1", free_port())
-    try:
-        return scrape(host, port)[1]
-    finally:
-        m.stop_http()
+    host, port = exercise(Metrics()).start_http("127.0.0.1", free_port())
+    return scrape(host, port)[1]
 
 
 def run(*cmd, cwd=None):

@@ -1,19 +1,16 @@
 """The Originate the dialer sends: compatible with the original, and never injectable."""
-from types import SimpleNamespace
-
 import pytest
 
-from dialer import originate
+from dialer import config, originate
 from dialer.model import Lead
 
 
 def camp(**kw):
-    base = dict(name="sales", dialformat="SIP/00%s@voip-out", dialprefix="none", timeout=5000,
-                callerid="9987803065", uri="http://app/index.vxml", mode="voximal", dspmode="none",
-                chanvar=None, chanstr=None, chanvar1=None, chanvar2=None, sipheader1=None, sipheader2=None,
-                application=None, data=None, context=None, extension=None, priority=None)
-    base.update(kw)
-    return SimpleNamespace(**base)
+    """Campaign `sales` as the config loader builds it from these keys."""
+    keys = dict(dialformat="SIP/00%s@voip-out", dialprefix="none", timeout=5000, callerid="9987803065",
+                uri="http://app/index.vxml", mode="voximal")
+    keys.update(kw)
+    return config.loads("[sales]\n" + "".join(f"{k}={v}\n" for k, v in keys.items())).campaigns["sales"]
 
 
 def test_voximal_originate_matches_the_original():

@@ -1,22 +1,17 @@
 """explain(): the reasons a lead is or is not dialable right now."""
 import datetime as dt
 import time
-from types import SimpleNamespace
-
 import pytest
 
 from dialer.rules.explain import dialable, explain, format_reasons
+from tests.plugins.rules import campaign
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=UTC)   # Monday: Paris 16:00, New York 10:00, Tokyo 00:00
 
 
 def camp(**kw):
-    base = dict(timeslot="9h-18h", pause="none", timezone="Europe/Paris", leadtimezone="none",
-                calltoday=True, blacklist="none", usednc=False, multiplecalls=True, filter="0",
-                f_mode="0", attempts=3, attemptsdelay=600, active=True)
-    base.update(kw)
-    return SimpleNamespace(**base)
+    return campaign(**{"timeslot": "9h-18h", "timezone": "Europe/Paris", "multiplecalls": True, "attempts": 3, **kw})
 
 
 def lead(**kw):
@@ -225,7 +220,7 @@ def test_explain_agrees_with_what_the_store_claims(camp_store, server_in_utc):
         (lead,) = st.claim("camp", 1, "t", 3600, when.timestamp(), only)
         if code is not None:
             st.record("camp", lead.id, "t", Outcome(disposition=code, picked_up=code == 12),
-                      when.timestamp() + 30, 600, 2)
+                      when.timestamp() + 30, 600)
 
     attempt("33100000007", now - dt.timedelta(hours=2), -2)
     attempt("33100000008", now - dt.timedelta(hours=2), 12)

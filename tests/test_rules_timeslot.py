@@ -118,12 +118,11 @@ def test_overnight_range_belongs_to_the_starting_day():
     assert not ts.is_open(at(*MON, 1, 0))         # Monday night was not named
 
 
-def test_next_change_and_next_open():
+def test_next_change():
     ts = parse_timeslot("mon-fri 9h-18h")
     assert ts.next_change(at(*MON, 10)) == at(*MON, 18)
-    assert ts.next_open(at(*MON, 10)) == at(*MON, 10)
-    assert ts.next_open(at(2026, 11, 27, 19)) == at(2026, 11, 30, 9)  # Friday evening -> Monday
-    assert ts.next_open(at(*SAT, 3)).tzinfo is PARIS
+    assert ts.next_change(at(2026, 11, 27, 19)) == at(2026, 11, 30, 9)  # Friday evening -> Monday
+    assert ts.next_change(at(*SAT, 3)).tzinfo is PARIS
 
 
 def test_minus_pause():
@@ -175,7 +174,7 @@ def test_dst_days_open_exactly_at_local_nine_and_close_at_local_eighteen(tz, day
         assert ts.is_open(t.astimezone(tz)) == (opening <= t < closing), t
         t += dt.timedelta(minutes=1)
     before = dt.datetime(*day, 0, 30, tzinfo=tz)
-    assert ts.next_open(before) == opening
+    assert ts.next_change(before) == opening
     assert ts.next_change(opening) == closing
 
 
@@ -183,7 +182,7 @@ def test_paris_spring_forward_window_starting_in_the_gap_opens_at_the_transition
     ts = parse_timeslot("2h30-4h")
     # 02:00-03:00 does not exist on 2026-03-29; local clocks jump from 01:59:59 to 03:00
     before = at(2026, 3, 29, 1, 30)
-    opened = ts.next_open(before)
+    opened = ts.next_change(before)
     assert opened.astimezone(UTC) == utc(2026, 3, 29, 1, 0)
     assert opened.astimezone(PARIS).hour == 3
     assert ts.next_change(opened).astimezone(UTC) == utc(2026, 3, 29, 2, 0)  # 04:00 CEST

@@ -1,6 +1,7 @@
 """The store's engine contract on both backends: claim, record, renew, held, repair."""
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_orderby_and_skip(store):
     ids = add(store, ["5001", "5002"])
     # attempts_pickups: the lead already tried comes after the fresh one.
     (first,) = claim(store, 1, orderby="id")
-    store.record("camp", first.id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)
+    store.record("camp", first.id, "A", Outcome(codes.NO_ANSWER), NOW, 0)
     assert [lead.id for lead in claim(store, 2, now=NOW + 1)] == [ids[1], ids[0]]
     store.truncate("camp")
     add(store, [str(4000 + i) for i in range(20)])
@@ -71,12 +72,12 @@ def test_orderby_and_skip(store):
 def test_retry_rule_waits_attemptsdelay_then_burns(store):
     (lead_id,) = add(store, ["0600000001"])
     (lead,) = claim(store, attempts=2)
-    assert store.record("camp", lead.id, "A", Outcome(codes.BUSY, reason="Busy", cause="User busy"), NOW, 600, 2)
+    assert store.record("camp", lead.id, "A", Outcome(codes.BUSY, reason="Busy", cause="User busy"), NOW, 600)
     assert claim(store, now=NOW + 599, attempts=2) == []          # still waiting
     (again,) = claim(store, now=NOW + 600, attempts=2)
     assert again.attempts == 2
-    assert store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER, reason="No answer", cause="No user"),
-                        NOW + 600, 600, 2)
+    burned = codes.final_code(codes.NO_ANSWER, again.attempts, 2)     # the engine's rule, applied before
+    assert store.record("camp", lead_id, "A", Outcome(burned, reason="No answer", cause="No user"), NOW + 600, 600)
     r = row(store, lead_id)
     assert (r["disposition"], r["reason"], r["cause"]) == (codes.BURNED, "No answer", "No user")
     assert claim(store, now=NOW + 10_000, attempts=5) == []       # final: never again
@@ -85,8 +86,8 @@ def test_retry_rule_waits_attemptsdelay_then_burns(store):
 def test_final_codes_answer_pickups_and_dnc(store):
     a, b = add(store, ["0700000001", "0700000002"])
     claim(store)
-    assert store.record("camp", a, "A", Outcome(codes.SALE, duration=42, result="ok", picked_up=True), NOW, 0, 3)
-    assert store.record("camp", b, "A", Outcome(codes.DO_NOT_CALL, picked_up=True), NOW, 0, 3)
+    assert store.record("camp", a, "A", Outcome(codes.SALE, duration=42, result="ok", picked_up=True), NOW, 0)
+    assert store.record("camp", b, "A", Outcome(codes.DO_NOT_CALL, picked_up=True), NOW, 0)
     r = row(store, a)
     assert (r["disposition"], r["pickups"], r["duration"], r["result"]) == (12, 1, 42, "ok")
     assert store.in_dnc("0700000002") and not store.in_dnc("0700000001")
@@ -96,10 +97,10 @@ def test_final_codes_answer_pickups_and_dnc(store):
 def test_record_is_fenced_by_owner(store):
     (lead_id,) = add(store, ["0800000001"])
     claim(store, owner="A")
-    assert not store.record("camp", lead_id, "B", Outcome(codes.SALE), NOW, 0, 3)
+    assert not store.record("camp", lead_id, "B", Outcome(codes.SALE), NOW, 0)
     assert row(store, lead_id)["disposition"] == 1
-    assert store.record("camp", lead_id, "A", Outcome(codes.SALE), NOW, 0, 3)
-    assert not store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)  # already recorded
+    assert store.record("camp", lead_id, "A", Outcome(codes.SALE), NOW, 0)
+    assert not store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0)  # already recorded
     assert row(store, lead_id)["disposition"] == 12
 
 
@@ -122,7 +123,7 @@ def test_selection_filters(store):
 def test_calltoday_false_skips_leads_attempted_since(store):
     (lead_id,) = add(store, ["0300000001"])
     claim(store)
-    store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0, 3)
+    store.record("camp", lead_id, "A", Outcome(codes.NO_ANSWER), NOW, 0)
     assert claim(store, now=NOW + 10, not_updated_since=NOW - 3600) == []
     assert len(claim(store, now=NOW + 10, not_updated_since=NOW + 5)) == 1
 
@@ -134,7 +135,7 @@ def test_multiplecalls_false_across_campaigns(store):
     (a1, a2) = claim(store)
     assert store.in_flight("0400000001") == [("camp", a1.id, "A")]
     assert claim(store, campaign="other", owner="B", multiplecalls=False) == []
-    store.record("camp", a1.id, "A", Outcome(codes.SALE), NOW, 0, 3)
+    store.record("camp", a1.id, "A", Outcome(codes.SALE), NOW, 0)
     assert store.in_flight("0400000001") == []
     # Two leads with the same number in one campaign: only one at a time.
     got = claim(store, campaign="other", owner="B", multiplecalls=False)
@@ -148,7 +149,8 @@ def test_repair_releases_dead_leads_but_not_live_calls(store):
     leads = {lead.id: lead for lead in claim(store, 3, owner="A")}
     # The claim names each attempt's ChannelId (Asterisk's Uniqueid of the call).
     assert leads[a].channelid == f"d-camp-{a}-1" and store.held("camp", "A")[0].channelid == f"d-camp-{a}-1"
-    assert store.repair("camp", owner="A", live_channelids={leads[a].channelid}, now=NOW, max_attempts=1) == 2
+    assert store.repair("camp", owner="A", live_channelids={leads[a].channelid}, now=NOW, max_attempts=1,
+                        attemptsdelay=0) == 2
     assert [lead.id for lead in store.held("camp", "A")] == [a]
     for lead_id in (b, c):
         r = row(store, lead_id)
@@ -161,7 +163,7 @@ def test_repair_by_expired_lease_and_renew(store):
     store.claim("camp", 1, "A", 60, NOW, Selection(attempts=3))
     store.claim("camp", 1, "B", 60, NOW, Selection(attempts=3))
     assert store.renew("camp", "B", NOW + 1000) == 1
-    assert store.repair("camp", now=NOW + 100) == 1           # A's lease ran out, B's was renewed
+    assert store.repair("camp", now=NOW + 100, max_attempts=3, attemptsdelay=0) == 1   # A's lease ran out, B's renewed
     r = row(store, a)
     assert r["disposition"] == codes.UNDEFINED and r["owner"] is None and r["attempts"] == 1
     (again,) = claim(store, now=NOW + 101)
@@ -173,14 +175,14 @@ def test_claim_releases_expired_leases(store):
     claim(store, owner="A")
     (lead,) = claim(store, owner="B", now=NOW + 61)
     assert lead.id == a and lead.attempts == 2
-    assert not store.record("camp", a, "A", Outcome(codes.SALE), NOW + 62, 0, 3)
+    assert not store.record("camp", a, "A", Outcome(codes.SALE), NOW + 62, 0)
 
 
 def test_pending_counts_what_may_still_be_dialled(store):
     a, b = add(store, ["0530000001", "0530000002"])
     assert store.pending("camp") == 2
     claim(store, 1)
-    store.record("camp", a, "A", Outcome(codes.SALE), NOW, 0, 3)
+    store.record("camp", a, "A", Outcome(codes.SALE), NOW, 0)
     assert store.pending("camp") == 1
 
 
@@ -195,8 +197,7 @@ def test_missing_campaign_and_bad_names(store):
 
 
 def test_unreachable_database_is_store_unavailable(tmp_path):
-    g = general_for("mysql", tmp_path)
-    g.mysqlport = 1  # nothing listens there
+    g = general_for("mysql", tmp_path, mysqlport=1)  # nothing listens there
     st = store_mod.open_store(g)
     with pytest.raises(StoreUnavailable) as exc:
         st.ping()
@@ -313,3 +314,78 @@ def test_concurrent_claimers_never_call_one_number_twice(store, store_general):
     run_instances(store_general, body)
     numbers = [p for _, p in got]
     assert len(numbers) == len(set(numbers)) == 150   # every number once, none twice at once
+
+
+# -- a database this user may not write is not an outage ------------------------------------
+
+NOBODY = 65534
+
+
+def as_nobody(body):
+    """body() in a child process running as user nobody (a permission problem needs a user
+    that is not root); returns (exception class name, message), or (None, result)."""
+    import os
+    import pickle
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: never returns into pytest
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            out = (None, body())
+        except Exception as exc:
+            out = (type(exc).__name__, str(exc))
+        with os.fdopen(w, "wb") as fh:
+            pickle.dump(out, fh)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        out = pickle.load(fh)
+    os.waitpid(pid, 0)
+    return out
+
+
+@pytest.fixture
+def root_made_sqlite():
+    """An SQLite campaign made by root in a directory the nobody user may enter."""
+    import os
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="dialer-perm-")
+    os.chmod(folder, 0o755)
+    g = general_for("sqlite", Path(folder))
+    st = store_mod.open_store(g)
+    st.create_database()
+    st.create_campaign("camp")
+    st.insert("camp", "0612345678")
+    st.close()
+    yield g, folder
+    shutil.rmtree(folder)
+
+
+def test_a_root_owned_sqlite_file_is_not_writable_not_unavailable(root_made_sqlite):
+    """issue 11 §2: root made the file (0644), the service's user writes: one line that says
+    so and how to fix it, a StoreError that is not StoreUnavailable (nothing to wait for)."""
+    import os
+    g, folder = root_made_sqlite
+    os.chown(folder, NOBODY, NOBODY)           # the directory is the user's, as /var/lib/dialer is
+    assert as_nobody(lambda: store_mod.open_store(g).count("camp")) == (None, 1)   # reading works
+    kind, message = as_nobody(lambda: store_mod.open_store(g).insert("camp", "0611111111"))
+    assert kind == "StoreNotWritable", message
+    assert message == (f"SQLite database {folder}/dialer.sqlite is not writable by user nobody: fix with chown "
+                       f"nobody:nogroup {folder}/dialer.sqlite (or run dialer as the user that owns them)")
+    assert issubclass(store_mod.StoreNotWritable, StoreError)
+    assert not issubclass(store_mod.StoreNotWritable, StoreUnavailable)
+    os.chown(f"{folder}/dialer.sqlite", NOBODY, NOBODY)   # the fix the message gives
+    assert as_nobody(lambda: store_mod.open_store(g).insert("camp", "0611111111")) == (None, 2)
+
+
+def test_an_unreadable_sqlite_file_or_folder_is_not_writable(root_made_sqlite):
+    import os
+    g, folder = root_made_sqlite
+    os.chmod(f"{folder}/dialer.sqlite", 0o600)
+    kind, message = as_nobody(lambda: store_mod.open_store(g).count("camp"))
+    assert kind == "StoreNotWritable" and message.endswith(
+        f"fix with chown nobody:nogroup {folder}/dialer.sqlite {folder} (or run dialer as the user that owns them)"), message

@@ -30,16 +30,16 @@ def unit_settings(path=UNIT):
 
 @pytest.fixture
 def verifiable_unit(tmp_path):
-    """A copy of the unit whose ExecStart binary exists on this machine.
+    """A copy of the unit whose Exec*= binaries exist on this machine.
 
-    systemd-analyze verify rejects an ExecStart= path that does not exist, and /usr/bin/dialer
+    systemd-analyze verify rejects an Exec*= path that does not exist, and /usr/bin/dialer
     only exists once the package is installed; everything else in the unit is verified as is.
     """
     text = UNIT.read_text()
     stand_in = shutil.which("true")
     assert re.search(r"^ExecStart=/usr/bin/dialer ", text, re.M), "ExecStart must run /usr/bin/dialer"
     copy = tmp_path / "dialer.service"
-    copy.write_text(re.sub(r"^ExecStart=/usr/bin/dialer ", f"ExecStart={stand_in} ", text, flags=re.M))
+    copy.write_text(re.sub(r"^(Exec\w+)=/usr/bin/dialer ", rf"\1={stand_in} ", text, flags=re.M))
     return copy
 
 
@@ -73,7 +73,8 @@ def test_service_contract():
     assert svc("Type") == "notify"
     assert svc("NotifyAccess") == "main"
     assert svc("ExecStart") == "/usr/bin/dialer --service"
-    assert svc("ExecReload") == "/bin/kill -HUP $MAINPID"
+    # A bad configuration fails `systemctl reload` before the signal is sent.
+    assert s[("Service", "ExecReload")] == ["/usr/bin/dialer --check-config", "/bin/kill -HUP $MAINPID"]
     assert svc("KillMode") == "mixed"
     assert svc("Restart") == "on-failure"
     assert svc("RestartPreventExitStatus") == "2"  # config errors are not retried

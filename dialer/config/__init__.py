@@ -14,10 +14,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
+from dialer import names
 from dialer.config import types
-from dialer.config.settings import ALIASES, CAMPAIGN_SETTINGS, GENERAL_SETTINGS, SETTINGS, Campaign, General
+from dialer.config.settings import (ALIASES, CAMPAIGN_SETTINGS, CODE_FILTER_KEYS, GENERAL_SETTINGS, SETTINGS, Campaign,
+                                    General)
 from dialer.config.types import CodeFilter
 
 __all__ = ["load", "loads", "loads_many", "Config", "ConfigError", "General", "Campaign", "CodeFilter", "SETTINGS",
@@ -79,23 +81,37 @@ class Config:
 
 
 def validate_campaign_name(name, where="campaign name"):
-    if not isinstance(name, str) or not types.IDENTIFIER_RE.match(name):
-        raise ConfigError(f"{where} {name!r}: expected {types.IDENTIFIER_EXPECTED}")
+    if not names.is_identifier(name):
+        raise ConfigError(f"{where} {name!r}: expected {names.IDENTIFIER_EXPECTED}")
     if name.lower() in _RESERVED:
         raise ConfigError(f"{where} {name!r}: expected a name other than general/default")
     return name
 
 
-def load(path=None) -> Config:
-    """Read the main file, then `<its dir>/dialer.d/*.conf` in name order; later files override."""
+def load(path=None, candidate: Optional[Tuple[str, str]] = None) -> Config:
+    """Read the main file, then `<its dir>/dialer.d/*.conf` in name order; later files override.
+
+    candidate (dest, file): read `file` in place of `dest` (the main file or one in dialer.d,
+    existing or not), as if it were installed there; messages name `dest`. This checks a file
+    before it replaces the real one (Ansible's validate:), together with the files it joins."""
     if path is None:
         path = os.environ.get("DIALER_CONFIG") or DEFAULT_PATH
     path = str(path)
-    files = [path]
     dropins = Path(path).parent / DROPIN_DIR
-    if dropins.is_dir():
-        files += [str(p) for p in sorted(dropins.glob("*.conf")) if p.is_file()]
-    return _build([_parse(_read(f), f) for f in files], files)
+    names = {p.name: str(p) for p in (dropins.glob("*.conf") if dropins.is_dir() else ()) if p.is_file()}
+    texts = {}
+    if candidate is not None:
+        dest, file = Path(os.path.abspath(candidate[0])), candidate[1]
+        if dest == Path(os.path.abspath(path)):
+            texts[path] = _read(file)
+        elif dest.parent == Path(os.path.abspath(dropins)) and dest.suffix == ".conf":
+            names[dest.name] = str(dropins / dest.name)
+            texts[names[dest.name]] = _read(file)
+        else:
+            raise ConfigError(f"{candidate[0]}: not a file of this configuration: expected {path} "
+                              f"or {dropins}/NAME.conf")
+    files = [path] + [names[n] for n in sorted(names)]
+    return _build([_parse(texts[f] if f in texts else _read(f), f) for f in files], files)
 
 
 def loads(text, source="dialer.conf") -> Config:
@@ -327,23 +343,21 @@ def _window(section, layers, warnings):
         raise ConfigError(f"{raw.where}: [{section}] timestart = {start}, timestop = {stop}: expected {exc}") from None
 
 
-_MODE_NEEDS = {"voximal": ("uri",), "vxml": ("uri",), "application": ("application",),
+# What each mode needs to run an application: warned about at load, shown by --check-config.
+MODE_NEEDS = {"voximal": ("uri",), "vxml": ("uri",), "application": ("application",),
                "dialplan": ("context", "extension")}
 
 
 def _check_campaign(name, values, origins, header, warnings):
     """Settings that load but cannot do what the user expects: warn, naming where they come from."""
-    missing = [k for k in _MODE_NEEDS[values["mode"]] if not values.get(k)]
+    missing = [k for k in MODE_NEEDS[values["mode"]] if not values.get(k)]
     if missing and values["active"]:
         where = origins["mode"].where if "mode" in origins else header
         warnings.append(f"{where}: [{name}] mode = {values['mode']} but {' and '.join(missing)} "
                         f"{'is' if len(missing) == 1 else 'are'} not set: its calls cannot run an application")
-    for key, mode in _CODE_KEYS.items():
+    for mode, key in CODE_FILTER_KEYS.items():
         if values[key] and values["f_mode"] != mode:
             warnings.append(f"{origins[key].where}: [{name}] {key} has no effect: "
                             f"f_mode = {values['f_mode'] or 'none'} (set f_mode = {mode} to use it)")
-
-
-_CODE_KEYS = {"f_areacode": "areacode", "f_areacode_prefix": "acprefix", "f_zipcode": "zipcode"}
 
 

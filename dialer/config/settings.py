@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
 
 from dialer import codes
+from dialer.names import ORDERBY
 from dialer.config import types as t
 
 GENERAL = "general"
@@ -52,10 +53,14 @@ _opt = t.optional
 _noz = t.NONE_OR_ZERO_WORDS
 _MODES = ("voximal", "vxml", "application", "dialplan")
 
+# f_mode -> the key holding its codes.
+CODE_FILTER_KEYS = {"areacode": "f_areacode", "acprefix": "f_areacode_prefix", "zipcode": "f_zipcode"}
+
 G, C = GENERAL, CAMPAIGN
 SETTINGS = (
     # ---- [general]: process, database, Asterisk ------------------------------------------
-    Setting("debug", G, t.boolean, False, "Verbose logging of the whole process."),
+    Setting("debug", G, t.boolean, False,
+            "Verbose logging of the whole process, and tracebacks of internal errors (same as --debug)."),
     Setting("log", G, t.boolean, False, "Write one line per finished attempt to `calllog`."),
     Setting("calllog", G, t.path, "/var/log/dialer/calls.log", "Per-attempt call log file (when log=true).", is_path=True),
     Setting("dbengine", G, t.choice("mysql", "sqlite", aliases={"mariadb": "mysql"}), "mysql",
@@ -97,7 +102,8 @@ SETTINGS = (
             "What an answered call runs: voximal (Voximal application with `uri`), vxml (Vxml application), "
             "application (`application`/`data`), dialplan (`context`/`extension`/`priority`).",
             aliases=("function",)),
-    Setting("debug", C, t.boolean, False, "Verbose logging for this campaign."),
+    Setting("debug", C, t.boolean, False,
+            "Accepted for compatibility with the original; no effect (use [general] debug).", inert=True),
     Setting("calltoday", C, t.boolean, True,
             "false: at most one attempt per lead per calendar day; true: retries may happen the same day."),
     Setting("usednc", C, t.boolean, False, "Also skip numbers in the global do-not-call table."),
@@ -139,13 +145,13 @@ SETTINGS = (
     Setting("defaultregion", C, _opt(t.region), None,
             "With leadtimezone = auto: country (FR, US...) of numbers stored without their country code; "
             "none = numbers are international digits (33..., 1212...)."),
-    Setting("orderby", C, t.choice("attempts_pickups", "id", "phone", "random"), "attempts_pickups",
+    Setting("orderby", C, t.choice(*ORDERBY), ORDERBY[0],
             "Order in which leads are taken."),
     Setting("skip", C, t.integer(0), 0, "Skip this many of the ordered candidates (OFFSET)."),
     Setting("filter", C, _opt(t.filter_expression, _noz), None,
             "Expression over the campaign's columns restricting which leads are called; 0/none = all."),
     Setting("blacklist", C, _opt(t.identifier, _noz), None, "Table of numbers never to call; none = no blacklist."),
-    Setting("f_mode", C, _opt(t.choice("areacode", "acprefix", "zipcode"), _noz), None,
+    Setting("f_mode", C, _opt(t.choice(*CODE_FILTER_KEYS), _noz), None,
             "Which code filter applies: areacode, acprefix (area code + prefix) or zipcode; 0/none = no code filter."),
     Setting("f_areacode", C, t.code_list(r"\+?[0-9]{1,8}", "area codes (number prefixes)"),
             t.CodeFilter(), "Area codes (leading digits of the number) to call, or with ! to skip (f_mode=areacode)."),
@@ -160,7 +166,8 @@ SETTINGS = (
     Setting("chanvar2", C, _opt(t.chanvar, _noz), None, "NAME=value extra channel variable (original's chanvar2)."),
     Setting("sipheader1", C, _opt(t.sipheader, _noz), None, "'Name: value' SIP header added to the call."),
     Setting("sipheader2", C, _opt(t.sipheader, _noz), None, "'Name: value' second SIP header."),
-    Setting("clipping", C, t.boolean, False, "Write only the final result of each attempt (same as -k)."),
+    Setting("clipping", C, t.boolean, False, "Accepted for compatibility with the original; no effect: each "
+            "attempt's result is written once anyway (as is -k).", inert=True),
     Setting("retries", C, t.integer(0), 0, "Accepted for compatibility with the original; no effect (see attempts).",
             inert=True),
     Setting("ringonly", C, t.boolean, False, "Accepted for compatibility with the original; no effect.", inert=True),
@@ -195,21 +202,7 @@ class _Hidden:
         return "'***'"
 
 
-class _GeneralBase(_Masked):
-    @property
-    def drain_timeout(self):
-        return self.drainseconds
-
-
 class _CampaignBase(_Masked):
-    @property
-    def function(self):
-        return self.mode
-
-    @property
-    def url(self):
-        return self.uri
-
     @property
     def chanvars(self):
         """Every NAME=value of chanvar, chanstr, chanvar1, chanvar2 that is set, in that order."""
@@ -220,17 +213,22 @@ class _CampaignBase(_Masked):
         return [h for h in (self.sipheader1, self.sipheader2) if h]
 
     @property
-    def code_filter(self):
+    def code_filter_key(self) -> Optional[str]:
+        """The f_* key that f_mode selects (None when f_mode is none)."""
+        return CODE_FILTER_KEYS.get(self.f_mode)
+
+    @property
+    def code_filter(self) -> t.CodeFilter:
         """The CodeFilter selected by f_mode (empty when f_mode is none)."""
-        return {"areacode": self.f_areacode, "acprefix": self.f_areacode_prefix,
-                "zipcode": self.f_zipcode}.get(self.f_mode, t.CodeFilter())
+        key = self.code_filter_key
+        return getattr(self, key) if key else t.CodeFilter()
 
 
 def _fields(table):
     return [(name, Any, dataclasses.field(default=None)) for name in table]
 
 
-General = dataclasses.make_dataclass("General", _fields(GENERAL_SETTINGS), bases=(_GeneralBase,),
+General = dataclasses.make_dataclass("General", _fields(GENERAL_SETTINGS), bases=(_Masked,),
                                      frozen=True, repr=False)
 General.__doc__ = "The [general] section: one attribute per key of GENERAL_SETTINGS."
 

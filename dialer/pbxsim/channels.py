@@ -5,33 +5,16 @@ and walks it through setup -> ringing -> answer/rejection/timeout -> hangup, emi
 same events, headers and header order as Asterisk 20 (chan_sip, `style` "sip"), Asterisk 20/22
 chan_pjsip (`style` "pjsip") and Local channels (`style` "local").
 """
+import bisect
 import random
+import time
 
 from . import causes
-from .managerconf import CLASS_BITS
-
-CALL = CLASS_BITS["call"]
-DIALPLAN = CLASS_BITS["dialplan"]
-USER = CLASS_BITS["user"]
+from .dialplan import DialplanRunner
+from .events import CALL, CallEvents
 
 STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up",
               7: "Busy"}
-
-RTP_VARS = (
-    ("RTPAUDIOQOS", "ssrc={ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;"
-                    "txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000"),
-    ("RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;"
-                          "stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;"
-                          "avgtxjitter=000.000000;stdevtxjitter=000.000000;"),
-    ("RTPAUDIOQOSLOSS", "  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  "
-                        "stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  "
-                        "avgtxlost=000.000000;  stdevtxlost=000.000000;"),
-    ("RTPAUDIOQOSRTT", "     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     "
-                       "stdevrtt=000.000000;"),
-    ("RTPAUDIOQOSMES", "   minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   "
-                       "stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   "
-                       "avgtxmes=000.000000;   stdevtxmes=000.000000;"),
-)
 
 
 class Channel:
@@ -93,7 +76,76 @@ class Channel:
         return s
 
 
-class Call:
+class ChannelTable:
+    """The live channels by name and by uniqueid, and the uniqueids a new channel may not take.
+
+    Asterisk refuses a ChannelId/OtherChannelId that is a case-insensitive prefix of the
+    uniqueid of a live channel (channelstorage_ao2_legacy.c: strncasecmp over the length of
+    the new id). The case-folded uniqueids are kept sorted so the check is one bisect, not a
+    scan of 20,000 channels; folding is ASCII-only on bytes, as strncasecmp's.
+    """
+
+    def __init__(self):
+        self.live = {}                # name -> Channel, oldest first
+        self.by_uniqueid = {}
+        self.counted = 0              # calls against the capacity limit (a Local ;2 is not one)
+        self.seq = 0                  # channel name suffix; starts again at 0 after a restart
+        self.uniq_seq = 0
+        self._folded = []             # sorted case-folded uniqueids of the live channels
+        self._by_folded = {}
+
+    def next_seq(self):
+        n = self.seq
+        self.seq += 1
+        return n
+
+    def new_uniqueid(self):
+        self.uniq_seq += 1
+        return f"{int(time.time())}.{self.uniq_seq}"
+
+    @staticmethod
+    def _fold(uniqueid):
+        return uniqueid.encode("utf-8", "surrogateescape").lower()
+
+    def up(self, chan, counted=True):
+        self.live[chan.name] = chan
+        self.by_uniqueid[chan.uniqueid] = chan
+        key = self._fold(chan.uniqueid)
+        bisect.insort(self._folded, key)
+        self._by_folded[key] = chan
+        if counted:
+            self.counted += 1
+
+    def gone(self, chan):
+        if self.live.pop(chan.name, None) is None:
+            return
+        self.by_uniqueid.pop(chan.uniqueid, None)
+        key = self._fold(chan.uniqueid)
+        folded = self._folded
+        i = bisect.bisect_left(folded, key)
+        if i < len(folded) and folded[i] == key:
+            del folded[i]
+        if self._by_folded.get(key) is chan:
+            del self._by_folded[key]
+        if not chan.name.endswith(";2"):
+            self.counted -= 1
+
+    def holder(self, uniqueid):
+        """The live channel whose uniqueid `uniqueid` is a case-insensitive prefix of, or None."""
+        key = self._fold(uniqueid)
+        folded = self._folded
+        i = bisect.bisect_left(folded, key)
+        if i < len(folded) and folded[i].startswith(key):
+            chan = self._by_folded.get(folded[i])
+            if chan is None:
+                # two live uniqueids equal but for case (a generated one met a ChannelId):
+                # the map lost the survivor; rare enough to look it up the slow way
+                chan = next(c for c in self.live.values() if self._fold(c.uniqueid) == folded[i])
+            return chan
+        return None
+
+
+class Call(DialplanRunner, CallEvents):
     """One originate. Times are seconds from the scenario; every step is a timer."""
 
     def __init__(self, sim, rec_id, action_id, msg, dial, params, variables, timeout, cid,
@@ -139,89 +191,11 @@ class Call:
         self.outcome_override = None              # "shutdown", "crashed", "stopped"
         self.full = False                         # refused by the capacity limits
 
-    # ---- event helpers -------------------------------------------------------------
-    def ev(self, name, cat, chan, extra=""):
-        sim = self.sim
-        if sim.want & cat != cat:
-            return
-        sim.emit(cat, f"Event: {name}\r\nPrivilege: {sim.catname[cat]},all\r\n"
-                      f"{chan.snapshot()}{extra}\r\n")
-
-    def dial_ev(self, name, chan, extra):
-        sim = self.sim
-        if sim.want & CALL:
-            sim.emit(CALL, f"Event: {name}\r\nPrivilege: call,all\r\n"
-                           f"{chan.snapshot('Dest')}{extra}\r\n")
-
-    def varset(self, chan, name, value):
-        chan.setvar(name, value)
-        self.ev("VarSet", DIALPLAN, chan, f"Variable: {name}\r\nValue: {value}\r\n")
-
-    def newexten(self, chan, app, data):
-        chan.app, chan.appdata = app, data
-        self.ev("Newexten", DIALPLAN, chan, f"Extension: {chan.exten}\r\nApplication: {app}\r\n"
-                                            f"AppData: {data}\r\n")
-
-    def newstate(self, chan, state):
-        chan.state = state
-        chan.touch()
-        self.ev("Newstate", CALL, chan)
-
-    def devstate(self, device, state):
-        sim = self.sim
-        if sim.want & CALL:
-            sim.emit(CALL, f"Event: DeviceStateChange\r\nPrivilege: call,all\r\n"
-                           f"Device: {device}\r\nState: {state}\r\n\r\n")
-
-    def techcause(self, code):
-        return f"TechCause: {code}\r\n" if code and self.style == "pjsip" else ""
-
-    def hangup_ev(self, chan, cause, code=None):
-        chan.alive = False
-        self.ev("Hangup", CALL, chan, f"Cause: {cause}\r\nCause-txt: {causes.cause_text(cause)}\r\n"
-                                      + self.techcause(code))
-        self.sim.channel_gone(chan)
-
-    def rtp_varsets(self, chan, n=None):
-        """RTP statistics chan_sip/chan_pjsip set on hangup; chan_sip repeats RTPAUDIOQOS
-        when Asterisk itself hangs up."""
-        if n is None:
-            n = 6 if self.style == "sip" else 5
-        for i in range(n):
-            name, value = RTP_VARS[i % 5]
-            self.varset(chan, name, value.format(ssrc=chan.ssrc))
-
-    def originate_response(self, ok, reason):
-        self.reason = reason
-        sim = self.sim
-        if sim.want & CALL:
-            aid = f"ActionID: {self.action_id}\r\n" if self.action_id is not None else ""
-            if ok:
-                chan, uniq = self.chan.name, self.chan.uniqueid
-            else:
-                chan, uniq = self.dialstring, self.channelid or "<unknown>"
-            if self.app is not None:
-                mode = f"Application: {self.app}\r\nData: {self.appdata}\r\n"
-            else:
-                mode = f"Context: {self.context}\r\nExten: {self.exten}\r\n"
-            name, num = self.cid if self.cid else ("<unknown>", "<unknown>")
-            text = (f"Event: OriginateResponse\r\nPrivilege: call,all\r\n{aid}"
-                    f"Response: {'Success' if ok else 'Failure'}\r\nChannel: {chan}\r\n{mode}"
-                    f"Reason: {reason}\r\nUniqueid: {uniq}\r\n"
-                    f"CallerIDNum: {num or '<unknown>'}\r\nCallerIDName: {name or '<unknown>'}\r\n")
-            if ok:
-                vars_ = self.chan.vars
-                for v in sim.channelvars:
-                    text += f"ChanVariable({chan}): {v}={vars_.get(v, '')}\r\n"
-            sim.emit(CALL, text + "\r\n")
-        if self.on_response:
-            cb, self.on_response = self.on_response, None
-            cb(ok)
-
     # ---- lifecycle -----------------------------------------------------------------
-    def nochannel(self):
-        """No channel could be created (unknown technology/peer, or the scenario says so)."""
-        self.outcome = "nochannel"
+    def nochannel(self, outcome="nochannel"):
+        """No channel could be created: unknown technology/peer, the scenario says so, or
+        (outcome "inuse") the ChannelId/OtherChannelId is taken."""
+        self.outcome = outcome
         self.sim.at(0.001, self._nochannel_response)
 
     def _nochannel_response(self):
@@ -230,12 +204,12 @@ class Call:
 
     def setup(self):
         sim = self.sim
-        name = f"{self.tech}/{self.peer}-{sim.next_chan_seq():08x}"
-        uniq = self.channelid or sim.new_uniqueid()
-        ctx = sim.peer_context(self.style)
+        name = f"{self.tech}/{self.peer}-{sim.channels.next_seq():08x}"
+        uniq = self.channelid or sim.channels.new_uniqueid()
+        ctx = self.peer_context()
         c = self.chan = Channel(sim, self, name, uniq, uniq, ctx, "s",
                                 f"{self.tech}/{self.peer}", self.tech)
-        sim.channel_up(c)
+        sim.channels.up(c)
         self.ev("Newchannel", CALL, c)
         if self.style == "sip":
             self.varset(c, "SIPCALLID", f"{random.getrandbits(128):032x}@127.0.0.1:5060")
@@ -246,6 +220,11 @@ class Call:
         self.caller_events(c)
         self.dial_ev("DialBegin", c, f"DialString: {self.resource}\r\n")
         self.schedule_outcome()
+
+    def peer_context(self):
+        if self.sim.scenario.context:
+            return self.sim.scenario.context
+        return "from-trunk" if self.style == "sip" else "from-carrier"
 
     def apply_originate_vars(self, c):
         # Asterisk applies the Originate variables in reverse header order
@@ -322,160 +301,6 @@ class Call:
         # is where the captures show it, with the variables the dialplan set by then
         self.run_application()
 
-    def has_dialplan(self):
-        dp = self.sim.scenario.dialplan
-        return (self.context, self.exten) in dp or (self.context, "s") in dp
-
-    def pending_response(self):
-        if self.reason is None:
-            self.originate_response(True, 4)
-
-    def run_application(self):
-        """What the answered channel runs: the scenario's 'application' behaviour, or the
-        scenario's dialplan for a Context/Exten originate."""
-        c = self.chan
-        p = self.params
-        sim = self.sim
-        if self.app is not None:
-            c.app, c.appdata = self.app, self.appdata or ""
-        else:
-            c.context, c.exten, c.priority = self.context, self.exten, self.priority
-            c.touch()
-            steps = sim.scenario.dialplan.get((self.context, self.exten))
-            if steps is None and (self.context, "s") in sim.scenario.dialplan:
-                steps = sim.scenario.dialplan[(self.context, "s")]
-            if steps is not None:
-                self.steps = steps
-                self.step_i = 0
-                sim.at(p["talk"], self.talk_over, self.gen)
-                return self.next_step(self.gen)
-        if self.outcome == "machine":
-            self.varset(c, "AMDSTATUS", "MACHINE")
-            self.varset(c, "AMDCAUSE", "LONGGREETING-1500-1500")
-        elif self.outcome == "fax":
-            self.varset(c, "FAXEXTEN", c.exten)
-            c.exten = "fax"
-            c.touch()
-            self.newexten(c, "NoOp", "fax detected")
-        if p["userevents"]:
-            self.user_event(c, "Pickup", "")
-        if p["status"] is not None:
-            if self.app is None:
-                self.newexten(c, "Set", f"DIALER_STATUS={p['status']}")
-            self.varset(c, "DIALER_STATUS", p["status"])
-        app_len = self.app_duration()
-        if app_len is not None and app_len <= p["talk"]:
-            sim.at(app_len, self.app_over, self.gen)
-        else:
-            sim.at(p["talk"], self.talk_over, self.gen)
-
-    def app_duration(self):
-        """Seconds the Originate's Application runs on its own (Wait(N)); None = until hangup."""
-        if self.app is not None and self.app.strip().lower() == "wait":
-            try:
-                return float(self.appdata or 0) * self.sim.scenario.timescale
-            except ValueError:
-                return 0.0
-        return None
-
-    def app_over(self, g):
-        """The Application returned: Asterisk hangs the channel up without a request event."""
-        if g != self.gen or self.done:
-            return
-        c = self.chan
-        self.app_end_events()
-        self.rtp_varsets(c)
-        self.hangup_ev(c, 16)
-        if self.style == "pjsip":
-            self.devstate(c.device, "NOT_INUSE")
-        self.finish(16)
-
-    def user_event(self, c, name, body):
-        self.ev("UserEvent", USER, c, f"UserEvent: {name}\r\n{body}")
-
-    def next_step(self, g):
-        if g != self.gen or self.done:
-            return
-        c = self.chan
-        if self.step_i >= len(self.steps):
-            self.pending_response()
-            return self.local_hangup()
-        app, args = self.steps[self.step_i]
-        self.step_i += 1
-        c.priority = self.priority + self.step_i - 1
-        c.touch()
-        args = self.substitute(args)
-        self.newexten(c, app, args)
-        lapp = app.lower()
-        self.current_app = lapp
-        delay = 0.0
-        if lapp == "set":
-            self.set_app(c, args)
-        elif lapp == "wait":
-            delay = self.wait_seconds(args)
-        elif lapp == "userevent":
-            name, _, rest = args.partition(",")
-            body = "".join(h.strip() + "\r\n" for h in rest.split(",") if h.strip())
-            self.user_event(c, name.strip(), body)
-        elif lapp == "amd":
-            self.pending_response()
-            return self.sim.at(self.params["amdtime"], self.amd_done, g)
-        elif lapp == "hangup":
-            self.pending_response()
-            return self.local_hangup()
-        if delay > 0:
-            self.pending_response()
-        self.sim.at(delay, self.next_step, g)
-
-    def wait_seconds(self, args):
-        """Wait(N) of a scenario dialplan, scaled by the scenario's timescale."""
-        try:
-            return float(args or 0) * self.sim.scenario.timescale
-        except ValueError:
-            return 0.0
-
-    def set_app(self, chan, args):
-        name, _, value = args.partition("=")
-        self.varset(chan, name.strip(), value)
-
-    def amd_result(self):
-        p = self.params
-        status = p["amd"] or ("MACHINE" if self.outcome == "machine" else "HUMAN")
-        cause = p["amdcause"]
-        if cause is None:
-            cause = {"MACHINE": "LONGGREETING-1500-1500", "HUMAN": "HUMAN-300-300",
-                     "NOTSURE": "TOOLONG-4900"}.get(status, "")
-        return status, cause
-
-    def amd_done(self, g):
-        if g != self.gen or self.done:
-            return
-        status, cause = self.amd_result()
-        self.varset(self.chan, "AMDSTATUS", status)
-        self.varset(self.chan, "AMDCAUSE", cause)
-        self.current_app = None
-        self.next_step(g)
-
-    def substitute(self, s):
-        if "${" not in s:
-            return s
-        c = self.chan
-        out, i = [], 0
-        while True:
-            j = s.find("${", i)
-            if j < 0:
-                out.append(s[i:])
-                break
-            k = s.find("}", j)
-            if k < 0:
-                out.append(s[i:])
-                break
-            out.append(s[i:j])
-            name = s[j + 2:k]
-            out.append(c.name if name == "CHANNEL" else c.vars.get(name, ""))
-            i = k + 1
-        return "".join(out)
-
     def talk_over(self, g):
         if g != self.gen or self.done:
             return
@@ -483,13 +308,6 @@ class Call:
             self.local_hangup()
         else:
             self.remote_hangup()
-
-    def app_end_events(self):
-        p = self.params
-        if p["userevents"] and self.answer_t is not None:
-            dur = int(round(self.sim.wallclock() - self.answer_t))
-            result = p["result"] if p["result"] is not None else (p["status"] or "")
-            self.user_event(self.chan, "Hangup", f"Duration: {dur}\r\nResult: {result}\r\n")
 
     def remote_hangup(self, cause=16):
         """The far end sent BYE."""

@@ -7,7 +7,8 @@ define gets one made from the call's outcome (answer -> Answer, Wait(talk), Hang
 Busy; other rejections -> Congestion; noanswer -> Ringing, Wait); an exten missing from a
 context the scenario does define fails like an unknown extension.
 """
-from .channels import CALL, DIALPLAN, Call, Channel
+from .channels import Call, Channel
+from .events import CALL, DIALPLAN
 
 
 class LocalCall(Call):
@@ -32,17 +33,17 @@ class LocalCall(Call):
 
     def setup(self):
         sim = self.sim
-        base = f"Local/{self.resource}-{sim.next_chan_seq():08x}"
-        uniq = self.channelid or sim.new_uniqueid()
-        uniq2 = self.otherid or (self.channelid + ";2" if self.channelid else sim.new_uniqueid())
+        base = f"Local/{self.resource}-{sim.channels.next_seq():08x}"
+        uniq = self.channelid or sim.channels.new_uniqueid()
+        uniq2 = self.otherid or (self.channelid + ";2" if self.channelid else sim.channels.new_uniqueid())
         device = f"Local/{self.resource}"
         c1 = self.chan = Channel(sim, self, base + ";1", uniq, uniq, self.peer, self.number,
                                  device, "Local")
         c2 = self.chan2 = Channel(sim, self, base + ";2", uniq2, uniq, self.peer, self.number,
                                   device, "Local")
         c2.state = 4
-        sim.channel_up(c1)
-        sim.channel_up(c2, counted=False)
+        sim.channels.up(c1)
+        sim.channels.up(c2, counted=False)
         self.ev("Newchannel", CALL, c1)
         self.ev("Newchannel", CALL, c2)
         self.newexten(c1, "AppDial2", "(Outgoing Line)")
@@ -72,13 +73,21 @@ class LocalCall(Call):
         steps = self.local_steps()
         if steps is None:
             return self.unknown_exten()
-        self.sim.emit_local_bridge(self, c1, c2)
+        self.local_bridge_ev(c1, c2)
         self.dial_ev("DialBegin", c1, f"DialString: {self.resource}\r\n")
         self.steps2, self.i2 = steps, 0
         self.ring_pending = False
         g = self.gen
         self.sim.at(0.0, self.step2, g)
         self.sim.at(self.timeout, self.no_answer, g)
+
+    def local_bridge_ev(self, c1, c2):
+        sim = self.sim
+        if sim.want & CALL:
+            one = c1.snapshot("LocalOne")
+            two = c2.snapshot("LocalTwo")
+            sim.emit(CALL, f"Event: LocalBridge\r\nPrivilege: call,all\r\n{one}{two}"
+                           f"Context: {c1.context}\r\nExten: {c1.exten}\r\nLocalOptimization: Yes\r\n\r\n")
 
     def ev_snap(self, name, chan, snap, extra):
         sim = self.sim

@@ -10,6 +10,8 @@ import re
 
 import yaml
 
+from .faults import NAMES as FAULTS
+
 OUTCOMES = {
     # name: (sip response code or None, answered)
     "answer": (200, True),
@@ -30,7 +32,6 @@ PARAM_KEYS = ("outcome", "ring", "talk", "status", "userevents", "result", "code
               "ringing", "amd", "amdcause", "amdtime", "weight")
 TOP_KEYS = ("seed", "driver", "banner", "context", "timescale", "default", "rules", "capacity",
             "faults", "dialplan")
-FAULTS = ("drop", "hang", "resume", "restart", "crash", "writetimeout")
 DEFAULTS = {"outcome": "answer", "ring": 0.3, "talk": 2.0, "status": None, "userevents": False,
             "result": None, "code": None, "hangup": "remote", "ringing": None, "amd": None,
             "amdcause": None, "amdtime": 2.5}

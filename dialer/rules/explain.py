@@ -5,16 +5,17 @@ build_selection() hands to the store as SQL, and says for each whether it lets t
 through and why.
 """
 import datetime as _dt
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import codes
+from ..leadstate import ACTIVE, WAITING
 from . import selection as sel
 from . import zones as zn
 
-Reason = Tuple[bool, str, str]   # (ok, rule, text)
+if TYPE_CHECKING:
+    from ..config import Campaign
 
-# The store's lead states (dialer/store/schema.py); a row from elsewhere may lack them.
-_WAITING, _ACTIVE, _FINAL = 1, 2, 3
+Reason = Tuple[bool, str, str]   # (ok, rule, text)
 
 
 def _fmt(instant: _dt.datetime, tz) -> str:
@@ -38,14 +39,14 @@ def _row_time(value) -> Optional[_dt.datetime]:
     return value.astimezone(zn.UTC)
 
 
-def lead_zones(c, row) -> Tuple[Tuple[str, ...], str, bool]:
+def lead_zones(c: "Campaign", row: dict) -> Tuple[Tuple[str, ...], str, bool]:
     """(zone names, how they were chosen, whether the selection can use them yet)."""
-    mode = sel.lead_timezone_mode(c)
+    mode = c.leadtimezone
     if mode is None:
         return (sel.campaign_zone(c),), "the campaign's zone", True
     key = (row.get("timezone") or "").strip()
     if mode == "auto" and key == zn.NO_ZONE:
-        derived = zn.zone_key_for_number(str(row.get("phone") or ""), sel.default_region(c))
+        derived = zn.zone_key_for_number(str(row.get("phone") or ""), c.defaultregion)
         names = zn.zone_set(derived, sel.campaign_zone(c))
         return names, ("not yet derived from the number (the dialer fills the timezone column "
                        f"before calling; the number gives {derived!r})"), False
@@ -71,7 +72,7 @@ def _next_open_everywhere(win, tzs, now, days=8) -> Optional[_dt.datetime]:
     return None
 
 
-def _window_reasons(c, row, now) -> List[Reason]:
+def _window_reasons(c: "Campaign", row: dict, now: _dt.datetime) -> List[Reason]:
     out = []
     try:
         names, how, usable = lead_zones(c, row)
@@ -80,7 +81,7 @@ def _window_reasons(c, row, now) -> List[Reason]:
         return [(False, "zone", f"{exc}: the lead is never called until it is corrected")]
     shown = ", ".join(names) if len(names) <= 4 else f"{len(names)} zones ({', '.join(names[:3])}, ...)"
     out.append((usable, "zone", f"window read in {shown}: {how}"))
-    timeslot, pause = sel.campaign_timeslot(c), sel.campaign_pause(c)
+    timeslot, pause = c.timeslot, c.pause
     if timeslot is None:
         out.append((True, "timeslot", "no timeslot: any time"))
     else:
@@ -106,7 +107,7 @@ def _window_reasons(c, row, now) -> List[Reason]:
     return out
 
 
-def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_progress: bool,
+def explain(c: "Campaign", lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_progress: bool,
             phone_in_progress: bool = False) -> List[Reason]:
     """Every rule that decides whether `lead_row` may be dialled at `now_utc`.
 
@@ -121,14 +122,13 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     row = dict(lead_row)
     out: List[Reason] = []
 
-    active = getattr(c, "active", True)
-    if active is not None and not sel.setting_bool(c, "active", True):
+    if not c.active:
         out.append((False, "active", "the campaign is paused (active = false)"))
 
     out.extend(_window_reasons(c, row, now))
 
-    blacklist = sel.blacklist_table(c)
-    if sel.setting_bool(c, "usednc", False):
+    blacklist = c.blacklist
+    if c.usednc:
         out.append((not in_dnc, "dnc", "the number is in the do-not-call list" if in_dnc
                     else "not in the do-not-call list"))
     else:
@@ -140,7 +140,7 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     else:
         out.append((True, "blacklist", "no blacklist"))
 
-    user = sel.user_filter(c)
+    user = c.filter
     if user is not None:
         ok = user.matches(row)
         out.append((ok, "filter", f"{'matches' if ok else 'does not match'} filter: {user.text}"))
@@ -155,13 +155,13 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
     else:
         out.append((False, "disposition", f"{disposition} ({codes.code_name(disposition)}) is final"))
 
-    attempts, max_attempts = int(row.get("attempts") or 0), sel.setting_int(c, "attempts", 1, 1)
+    attempts, max_attempts = int(row.get("attempts") or 0), c.attempts
     out.append((attempts < max_attempts, "attempts", f"{attempts} of {max_attempts} attempts made"))
 
     last = _row_time(row.get("datetime"))
     out.append(_retry_reason(c, row, now, last, attempts))
 
-    if not sel.setting_bool(c, "calltoday", True):
+    if not c.calltoday:
         zone = zn.get_zone(sel.campaign_zone(c))
         midnight = _dt.datetime.fromtimestamp(sel.day_start(c, now), zn.UTC)
         if last is not None and last >= midnight:
@@ -169,20 +169,20 @@ def explain(c, lead_row: dict, now_utc, *, in_dnc: bool, in_blacklist: bool, in_
         else:
             out.append((True, "calltoday", "calltoday = false: not attempted today"))
 
-    claimed = in_progress or row.get("state") == _ACTIVE
+    claimed = in_progress or row.get("state") == ACTIVE
     out.append((not claimed, "in progress", "a call to this lead is in progress" if claimed
                 else "no call to this lead in progress"))
-    if not sel.setting_bool(c, "multiplecalls", False):
+    if not c.multiplecalls:
         if phone_in_progress and not claimed:
             out.append((False, "multiplecalls", "multiplecalls = false and this number is being called "
                                                  "(another lead or campaign)"))
     return out
 
 
-def _retry_reason(c, row, now, last, attempts) -> Reason:
-    delay = int(getattr(c, "attemptsdelay", 0) or 0)
+def _retry_reason(c: "Campaign", row: dict, now: _dt.datetime, last: Optional[_dt.datetime], attempts: int) -> Reason:
+    delay = c.attemptsdelay
     nextcall = row.get("nextcall")
-    if nextcall not in (None, "") and int(nextcall) > now.timestamp() and row.get("state") in (None, _WAITING):
+    if nextcall not in (None, "") and int(nextcall) > now.timestamp() and row.get("state") in (None, WAITING):
         when = _dt.datetime.fromtimestamp(int(nextcall), zn.UTC)
         return (False, "retry delay", f"next attempt not before {when:%Y-%m-%d %H:%M:%S} UTC "
                                       f"(attemptsdelay = {delay} s)")

@@ -146,12 +146,6 @@ class Timeslot:
                 return instant.astimezone(tz)
         return None
 
-    def next_open(self, when: _dt.datetime) -> Optional[_dt.datetime]:
-        """`when` itself if open, else the instant the window next opens (None: never)."""
-        if self.is_open(when):
-            return when
-        return self.next_change(when)
-
 
 def _offset_changes(day: _dt.date, tz) -> List[_dt.datetime]:
     """UTC instants during local `day` (±1 day slack) where tz's UTC offset changes."""

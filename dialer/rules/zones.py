@@ -19,7 +19,7 @@ import functools
 import os
 import re
 import zoneinfo
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from .timeslot import MINUTES_PER_DAY, Timeslot
 
@@ -154,37 +154,3 @@ def key_is_open(win: Timeslot, key: str, now, default_zone: str) -> bool:
         return bool(zones) and all(win.is_open(now.astimezone(get_zone(z))) for z in zones)
     except ValueError:
         return False
-
-
-def open_zones(timeslot: Optional[Timeslot], pause: Optional[Timeslot], zones: Iterable[str], now_utc,
-               default_zone: Optional[str] = None) -> List[str]:
-    """Which of `zones` (lead zone keys) have their window open at `now_utc`.
-
-    '' stands for leads without a zone (read in `default_zone`, None = the server's zone);
-    the result keeps the input order and spelling so the store can filter `timezone IN (...)`.
-    """
-    win = window(timeslot, pause)
-    default_zone = default_zone or local_zone_name()
-    return [k for k in dict.fromkeys(zones) if key_is_open(win, k, now_utc, default_zone)]
-
-
-def next_change(win: Timeslot, keys: Sequence[str], now, default_zone: str) -> Optional[_dt.datetime]:
-    """The earliest instant (UTC) after `now` at which any of the keys' windows may flip."""
-    now = as_utc(now)
-    best = None
-    names = set()
-    for key in keys:
-        try:
-            names.update(zone_set(key, default_zone))
-        except ValueError:
-            continue
-    for name in sorted(names):
-        try:
-            local = now.astimezone(get_zone(name))
-        except ValueError:
-            continue
-        change = win.next_change(local)
-        if change is not None:
-            change = change.astimezone(UTC)
-            best = change if best is None or change < best else best
-    return best

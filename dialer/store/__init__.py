@@ -2,18 +2,24 @@
 
     st = store.open_store(cfg.general)
 """
+from typing import TYPE_CHECKING
+
 from .admin import AdminMixin
 from .base import StoreBase
 from .claims import ClaimsMixin
 from .dialect import for_engine
 from .dump import DumpMixin
-from .errors import StoreError, StoreUnavailable
+from .errors import StoreError, StoreNotWritable, StoreUnavailable
 from .history import HistoryEntry, HistoryMixin
 from .importer import ImportMixin, ImportReport
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
-__all__ = ["Store", "open_store", "StoreError", "StoreUnavailable", "ImportReport", "format_table", "HistoryEntry"]
+if TYPE_CHECKING:
+    from ..config import General
+
+__all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table",
+           "HistoryEntry"]
 
 
 class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, HistoryMixin, StoreBase):
@@ -25,7 +31,7 @@ class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFil
             self._promoted.pop(name, None)
 
 
-def open_store(general):
+def open_store(general: "General") -> Store:
     """A Store for cfg.general; nothing is connected until the first operation."""
     st = Store(for_engine(general))
     days = getattr(general, "historydays", None)

@@ -1,4 +1,6 @@
 """Administrative actions: database, campaigns, single leads, DNC and blacklist tables."""
+from .. import codes
+from ..leadstate import ALL as ALL_STATES
 from . import schema, validate
 from .errors import StoreError, StoreUnavailable
 
@@ -61,7 +63,7 @@ class AdminMixin:
                          f"{t.format(pk=self.d.pk, lastupdated=self.d.lastupdated, rnd=self.d.rnd_default)}")
         if "state" in dict(missing):
             self.execute(f"UPDATE {q(name)} SET state = CASE WHEN disposition BETWEEN ? AND ? THEN ? ELSE ? END",
-                         (-5, 5, schema.READY, schema.FINAL))
+                         (codes.RETRY_MIN, codes.RETRY_MAX, schema.READY, schema.FINAL))
         for stmt in schema.campaign_ddl(self.d, name)[1:]:
             self.execute(stmt.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
         self.ensure_globals()
@@ -134,14 +136,13 @@ class AdminMixin:
         """Delete every lead with this phone; returns how many."""
         t = self.campaign(name)
         p = _phone_arg(phone)
-        # state IN (...) lets the (state, phone) index answer without a phone-only index.
-        return self.execute(f"DELETE FROM {t} WHERE state IN (0, 1, 2, 3) AND phone = ?", (p,)).rowcount
+        return self.execute(f"DELETE FROM {t} WHERE {_ANY_STATE} AND phone = ?", ALL_STATES + (p,)).rowcount
 
     def find(self, name, phone):
         """Every lead of a campaign with this phone, as dicts of all columns (for explain)."""
         t = self.campaign(name)
         p = _phone_arg(phone)
-        cur = self.execute(f"SELECT * FROM {t} WHERE state IN (0, 1, 2, 3) AND phone = ? ORDER BY id", (p,))
+        cur = self.execute(f"SELECT * FROM {t} WHERE {_ANY_STATE} AND phone = ? ORDER BY id", ALL_STATES + (p,))
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -199,6 +200,10 @@ class AdminMixin:
 
     def in_blacklist(self, table, phone):
         return self.list_contains(phone, table)
+
+
+# Every lead, said so that the (state, phone) index answers without a phone-only index.
+_ANY_STATE = f"state IN ({', '.join('?' * len(ALL_STATES))})"
 
 
 def _phone_arg(phone):

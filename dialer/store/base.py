@@ -16,6 +16,7 @@ class StoreBase:
         self.d = dialect
         self._conn = None
         self._known = set()   # campaigns whose table we have seen; saves a lookup per claim
+        self._tx_depth = 0    # write_tx() nesting
 
     # -- connection ---------------------------------------------------------------
     def conn(self):
@@ -68,7 +69,7 @@ class StoreBase:
 
         Nested use joins the outer transaction, so the engine can write a batch of results
         with one commit while each record() keeps its own transaction when used alone."""
-        if getattr(self, "_tx_depth", 0):
+        if self._tx_depth:
             self._tx_depth += 1
             try:
                 yield

@@ -6,9 +6,10 @@ moves them on (READY/WAITING to retry, FINAL otherwise) only if the caller still
 """
 import math
 import time
+from typing import Iterable, List, Optional, Tuple
 
 from .. import codes
-from ..model import Lead, channel_id
+from ..model import ChannelId, Lead, Outcome, Selection, channel_id
 from . import schema
 from .base import sqltime
 from .errors import StoreError
@@ -19,7 +20,7 @@ LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channel
 
 def _lead(r):
     return Lead(id=int(r[0]), phone=r[1], param=r[2] or "", attempts=int(r[3]), pickups=int(r[4]),
-                disposition=int(r[5]), timezone=r[6] or "", channelid=r[7])
+                disposition=int(r[5]), timezone=r[6] or "", channelid=ChannelId(r[7]) if r[7] else None)
 
 
 def _text(v):
@@ -31,10 +32,17 @@ def _in(ids):
     return f"({', '.join('?' * len(ids))})"
 
 
+def _next_state(code: int, delay: int, now_i: int) -> Tuple[int, int]:
+    """(state, nextcall) of a lead released with `code`: a retryable code waits attemptsdelay."""
+    if not codes.is_retryable(code):
+        return schema.FINAL, now_i + delay
+    return (schema.WAITING if delay else schema.READY), now_i + delay
+
+
 class ClaimsMixin:
     _promoted = None
 
-    def claim(self, name, n, owner, lease_s, now, sel):
+    def claim(self, name: str, n: int, owner: str, lease_s: float, now: float, sel: Selection) -> List[Lead]:
         """Atomically take up to n dialable leads for `owner` until now + lease_s."""
         t = self.campaign(name)
         n = int(n)
@@ -139,27 +147,34 @@ class ClaimsMixin:
             self._release(name, t, expired, "Released: lease expired (dialer instance gone)",
                           max_attempts, 0, now_i, ("nextcall < ?", [now_i]))
 
-    def _release(self, name, t, ids, reason, max_attempts, attemptsdelay, now_i, still):
-        """Give leads an undefined outcome (-1): the attempt counts, the retry rule applies.
+    def _release(self, name: str, t: str, ids: List[int], reason: str, max_attempts: int,
+                 attemptsdelay: int, now_i: int, still: Tuple[str, list]) -> int:
+        """Give leads an undefined outcome (-1): the attempt counts, and codes.final_code decides
+        whether the lead may be called again.
 
         `still` (sql, params) re-checks why they were chosen, so a lead recorded and claimed
         again by a live instance since then is left alone.
         """
-        cap = 1 << 30 if max_attempts is None else int(max_attempts)
+        max_attempts = int(max_attempts)
         delay = max(0, int(attemptsdelay or 0))
         released = 0
         with self.write_tx():
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
-                self.history_released(name, t, part, reason, cap, still, now_i)   # the same rows, same tx
-                released += self.execute(
-                    f"UPDATE {t} SET disposition = CASE WHEN attempts >= ? THEN ? ELSE ? END, "
-                    f"state = CASE WHEN attempts >= ? THEN ? ELSE ? END, reason = ?, nextcall = ?, "
-                    f"owner = NULL, lease = NULL, channelid = NULL{self.d.set_lastupdated} "
-                    f"WHERE state = ? AND {still[0]} AND id IN {_in(part)}",
-                    [cap, codes.BURNED, codes.UNDEFINED, cap, schema.FINAL,
-                     schema.WAITING if delay else schema.READY, reason, now_i + delay, schema.ACTIVE]
-                    + list(still[1]) + part).rowcount
+                self.history_released(name, t, part, reason, max_attempts, still, now_i)   # same rows, same tx
+                by_code = {}
+                for lead_id, attempts in self.rows(
+                        f"SELECT id, attempts FROM {t} WHERE state = ? AND id IN {_in(part)}",
+                        [schema.ACTIVE] + part):
+                    code = codes.final_code(codes.UNDEFINED, int(attempts), max_attempts)
+                    by_code.setdefault(code, []).append(int(lead_id))
+                for code, group in by_code.items():
+                    state, nextcall = _next_state(code, delay, now_i)
+                    released += self.execute(
+                        f"UPDATE {t} SET disposition = ?, state = ?, reason = ?, nextcall = ?, "
+                        f"owner = NULL, lease = NULL, channelid = NULL{self.d.set_lastupdated} "
+                        f"WHERE state = ? AND {still[0]} AND id IN {_in(group)}",
+                        [code, state, reason, nextcall, schema.ACTIVE] + list(still[1]) + group).rowcount
                 # Only the registrations of leads that really left ACTIVE (see `still`).
                 self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? "
                              f"AND lead_id IN {_in(part)} AND lead_id NOT IN "
@@ -167,27 +182,22 @@ class ClaimsMixin:
                              [name] + part + [schema.ACTIVE] + part)
         return released
 
-    def record(self, name, lead_id, owner, outcome, now, attemptsdelay, max_attempts):
-        """Write an attempt's result and release the claim; False if `owner` no longer holds it."""
+    def record(self, name: str, lead_id: int, owner: str, outcome: Outcome, now: float,
+               attemptsdelay: int) -> bool:
+        """Write an attempt's result as given (its disposition already went through
+        codes.final_code) and release the claim; False if `owner` no longer holds it."""
         t = self.campaign(name)
         code = int(outcome.disposition)
-        delay = max(0, int(attemptsdelay or 0))
-        if codes.is_retryable(code):
-            cap = int(max_attempts)
-            disp_sql, disp_p = "CASE WHEN attempts >= ? THEN ? ELSE ? END", [cap, codes.BURNED, code]
-            state_sql, state_p = "CASE WHEN attempts >= ? THEN ? ELSE ? END", [
-                cap, schema.FINAL, schema.WAITING if delay else schema.READY]
-        else:
-            disp_sql, disp_p, state_sql, state_p = "?", [code], "?", [schema.FINAL]
+        state, nextcall = _next_state(code, max(0, int(attemptsdelay or 0)), math.ceil(now))
         lead_id = int(lead_id)
         with self.write_tx():
             ok = self.execute(
-                f"UPDATE {t} SET disposition = {disp_sql}, state = {state_sql}, reason = ?, cause = ?, "
+                f"UPDATE {t} SET disposition = ?, state = ?, reason = ?, cause = ?, "
                 f"duration = ?, result = ?, pickups = pickups + ?, nextcall = ?, owner = NULL, lease = NULL, "
                 f"channelid = NULL{self.d.set_lastupdated} WHERE id = ? AND owner = ? AND state = ?",
-                disp_p + state_p + [_text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
-                                    _text(outcome.result), 1 if outcome.picked_up else 0, math.ceil(now) + delay,
-                                    lead_id, owner, schema.ACTIVE]).rowcount == 1
+                [code, state, _text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
+                 _text(outcome.result), 1 if outcome.picked_up else 0, nextcall,
+                 lead_id, owner, schema.ACTIVE]).rowcount == 1
             self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
                          "AND owner = ?", (name, lead_id, owner))
             if ok and code == codes.DO_NOT_CALL:
@@ -195,19 +205,20 @@ class ClaimsMixin:
                              f"SELECT phone FROM {t} WHERE id = ?", (lead_id,))
         return ok
 
-    def renew(self, name, owner, until):
+    def renew(self, name: str, owner: str, until: float) -> int:
         """Extend the lease of every lead `owner` holds in a campaign; returns how many."""
         t = self.campaign(name)
         return self.execute(f"UPDATE {t} SET lease = ?, nextcall = ? WHERE state = ? AND owner = ?",
                             (int(until), int(until), schema.ACTIVE, owner)).rowcount
 
-    def held(self, name, owner):
+    def held(self, name: str, owner: str) -> List[Lead]:
         t = self.campaign(name)
         return [_lead(r) for r in self.rows(
             f"SELECT {LEAD_COLS} FROM {t} WHERE state = ? AND owner = ? ORDER BY id", (schema.ACTIVE, owner))]
 
-    def repair(self, name, owner=None, live_channelids=(), now=None, force=False, max_attempts=None,
-               attemptsdelay=0):
+    def repair(self, name: str, owner: Optional[str] = None, live_channelids: Iterable[str] = (),
+               now: Optional[float] = None, force: bool = False, *, max_attempts: int,
+               attemptsdelay: int) -> int:
         """Release leads left in progress by a dead instance; returns how many.
 
         Which: those of `owner` (given), else those whose lease expired (or all with force),

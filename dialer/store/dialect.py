@@ -2,10 +2,17 @@
 
 The rest of the store writes SQL once, with `?` placeholders and `d.q()` for identifiers.
 """
+import grp
 import os
+import pwd
 import sqlite3
+from typing import TYPE_CHECKING, Union
 
-from .errors import BulkLoadRefused, StoreError, StoreUnavailable
+from .. import serviceuser
+from .errors import BulkLoadRefused, StoreError, StoreNotWritable, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ..config import General
 
 # PyMySQL/MariaDB error numbers that mean "the server is not there for us".
 MYSQL_UNAVAILABLE = {
@@ -40,12 +47,11 @@ class MySQL:
     # A GROUP BY with a handful of groups: an in-memory table and no sort (3x faster on 1M rows).
     small_group = ("SQL_SMALL_RESULT ", " ORDER BY NULL")
 
-    def __init__(self, general):
+    def __init__(self, general: "General"):
         self.g = general
-        self.database = getattr(general, "mysqldatabase", None) or "dialer"
+        self.database = general.mysqldatabase
         self.where = f"MariaDB/MySQL database {self.database!r} at " + (
-            getattr(general, "mysqlsocket", None) or
-            f"{getattr(general, 'mysqlhost', None) or 'localhost'}:{int(getattr(general, 'mysqlport', None) or 3306)}")
+            general.mysqlsocket or f"{general.mysqlhost}:{general.mysqlport}")
 
     @staticmethod
     def q(ident):
@@ -64,16 +70,13 @@ class MySQL:
         import pymysql
         from pymysql.constants import CLIENT
         g = self.g
-        kw = dict(user=getattr(g, "mysqluser", None) or "root", password=getattr(g, "mysqlpassword", None) or "",
-                  charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=5,
-                  client_flag=CLIENT.FOUND_ROWS,
+        kw = dict(user=g.mysqluser, password=g.mysqlpassword, charset="utf8mb4", autocommit=True, local_infile=True,
+                  connect_timeout=5, client_flag=CLIENT.FOUND_ROWS,
                   init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        sock = getattr(g, "mysqlsocket", None)
-        if sock:
-            kw["unix_socket"] = sock
+        if g.mysqlsocket:
+            kw["unix_socket"] = g.mysqlsocket
         else:
-            kw["host"] = getattr(g, "mysqlhost", None) or "localhost"
-            kw["port"] = int(getattr(g, "mysqlport", None) or 3306)
+            kw["host"], kw["port"] = g.mysqlhost, g.mysqlport
         if with_db:
             kw["database"] = self.database
         try:
@@ -97,9 +100,6 @@ class MySQL:
         if code in MYSQL_UNAVAILABLE or isinstance(exc, (pymysql.err.InterfaceError, OSError)):
             return StoreUnavailable(f"{self.where} is unavailable: {msg}")
         return StoreError(f"{self.where}: {msg}")
-
-    def is_connection_error(self, exc):
-        return isinstance(exc, StoreUnavailable)
 
     def exists_sql(self):
         return ("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
@@ -180,8 +180,8 @@ class SQLite:
     bulk_needs_file = False
     BUSY_TIMEOUT_MS = 10000
 
-    def __init__(self, general):
-        self.path = getattr(general, "sqlitepath", None) or "/var/lib/dialer/dialer.sqlite"
+    def __init__(self, general: "General"):
+        self.path = general.sqlitepath
         self.where = f"SQLite database {self.path}"
 
     @staticmethod
@@ -208,18 +208,45 @@ class SQLite:
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise self.translate(exc) from exc
+        try:
+            # Root on a packaged install: the service's user must be able to write what we made.
+            # (SQLite then gives the -wal/-shm files it creates the owner of the database file.)
+            serviceuser.hand_over(self.files())
+        except serviceuser.NotHandedOver as exc:
+            conn.close()
+            raise StoreNotWritable(str(exc)) from None
         return conn
+
+    def files(self):
+        return [self.path + suffix for suffix in ("", "-wal", "-shm")]
+
+    def _not_writable(self):
+        """The one-line StoreNotWritable for this user when the files or their directory are
+        not writable by it, else None."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        blocked = [f for f in self.files() if os.path.exists(f) and not os.access(f, os.R_OK | os.W_OK)]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            blocked.append(folder)   # where SQLite makes -wal and -shm
+        if not blocked:
+            return None
+        user, group = pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+        return StoreNotWritable(f"{self.where} is not writable by user {user}: fix with chown {user}:{group} "
+                                f"{' '.join(blocked)} (or run dialer as the user that owns them)")
 
     def translate(self, exc):
         if isinstance(exc, StoreError):
             return exc
         msg = " ".join(str(exc).split())
+        if isinstance(exc, sqlite3.OperationalError) and ("readonly" in msg or "unable to open" in msg):
+            not_writable = self._not_writable()
+            if not_writable is not None:
+                return not_writable
         if isinstance(exc, sqlite3.OperationalError) and (
                 "locked" in msg or "unable to open" in msg or "disk I/O" in msg or "readonly" in msg
                 or "busy" in msg):
             return StoreUnavailable(f"{self.where} is unavailable: {msg}")
         if isinstance(exc, OSError):
-            return StoreUnavailable(f"{self.where} is unavailable: {exc.strerror or exc}")
+            return self._not_writable() or StoreUnavailable(f"{self.where} is unavailable: {exc.strerror or exc}")
         return StoreError(f"{self.where}: {msg}")
 
     def exists_sql(self):
@@ -260,10 +287,6 @@ class SQLite:
         return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY {order} LIMIT ?)"
 
 
-def for_engine(general):
-    engine = (getattr(general, "dbengine", None) or "mysql").lower()
-    if engine == "mysql":
-        return MySQL(general)
-    if engine == "sqlite":
-        return SQLite(general)
-    raise StoreError(f"[general] dbengine = {engine!r}: expected mysql or sqlite")
+def for_engine(general: "General") -> Union[MySQL, SQLite]:
+    """The dialect of [general] dbengine (validated by the config loader: mysql or sqlite)."""
+    return MySQL(general) if general.dbengine == "mysql" else SQLite(general)

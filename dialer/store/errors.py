@@ -1,4 +1,4 @@
-"""The two store exceptions; str(e) is always one line for the user."""
+"""The store's exceptions; str(e) is always one line for the user."""
 
 
 class StoreError(Exception):
@@ -11,6 +11,11 @@ class StoreUnavailable(StoreError):
     A subclass of StoreError so a caller that only reports errors needs one except clause;
     the engine catches it first to buffer results instead of failing.
     """
+
+
+class StoreNotWritable(StoreError):
+    """The database files are there but this process may not write them (owner, mode, read-only
+    file system). Not an outage: waiting does not fix it, a chown does; the message says which."""
 
 
 class BulkLoadRefused(StoreError):

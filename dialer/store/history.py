@@ -141,7 +141,7 @@ class HistoryMixin:
             self._history_seen = self.table_exists(HISTORY_TABLE)
         return self._history_seen
 
-    def history_released(self, name, t, ids, reason, cap, still, now_i):
+    def history_released(self, name, t, ids, reason, max_attempts, still, now_i):
         """History rows of the leads a release is about to give -1 (or -8) to; called in the
         release's transaction with its conditions, the rows locked until it commits. A
         database not upgraded yet (no history table) releases without them."""
@@ -153,7 +153,7 @@ class HistoryMixin:
         return self.add_history([HistoryEntry(
             campaign=name, lead_id=int(i), phone=phone, attempt=int(att), instance=owner or "", channelid=cid,
             originated_at=_epoch(when, now_i), answered_at=None, ended_at=now_i,
-            disposition=codes.BURNED if int(att) >= cap else codes.UNDEFINED, reason=reason, param=param or "")
+            disposition=codes.final_code(codes.UNDEFINED, int(att), max_attempts), reason=reason, param=param or "")
             for i, phone, att, owner, cid, when, param in rows])
 
     def add_history(self, entries):

@@ -1,23 +1,15 @@
 """The campaign table and the global tables, defined once for both backends.
 
 Column order starts with the original dialer's columns so existing reports keep working;
-the engine's columns follow. `state` is maintained by the store only:
-
-  READY    retryable and callable now (its next-call time was reached when last looked at)
-  WAITING  retryable, next call at `nextcall` (epoch s); promoted to READY by claim()
-  ACTIVE   claimed by `owner` until `lease` (epoch s; copied to `nextcall` for the index)
-  FINAL    a final return code; never dialled again
+the engine's columns follow. `state` is maintained by the store only (dialer/leadstate.py).
 
 Every ordering a claim can ask for has an index that starts with `state`, so picking the next
 N READY leads reads N index entries whatever the table size.
 """
-import re
-
+from ..leadstate import ACTIVE, FINAL, READY, WAITING  # noqa: F401  (the store's names for them)
+from ..names import ORDERBY, is_identifier
 from .history_schema import history_ddl
 
-READY, WAITING, ACTIVE, FINAL = 0, 1, 2, 3
-
-IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 # Our own tables live next to the campaign tables; a campaign may not take their names.
 DNC_TABLE = "dialer_dnc"
 INFLIGHT_TABLE = "dialer_inflight"
@@ -58,12 +50,8 @@ DUMP_COLUMNS = ("id", "phone", "datetime", "attempts", "pickups", "disposition",
 # The columns an import may fill.
 IMPORT_COLUMNS = ("phone", "param", "timezone", "areacode", "zipcode")
 
-ORDERS = {
-    "attempts_pickups": ("ap", "id"),
-    "id": ("id",),
-    "phone": ("phone", "id"),
-    "random": ("rnd", "id"),
-}
+# The index columns of each ordering, in the order of names.ORDERBY.
+ORDERS = dict(zip(ORDERBY, (("ap", "id"), ("id",), ("phone", "id"), ("rnd", "id")), strict=True))
 
 # suffix -> columns. Each index costs import speed, so there are only these: one per order,
 # and (state, nextcall), which also serves the ACTIVE leads (their nextcall is the lease end:
@@ -81,7 +69,7 @@ CAMPAIGN_INDEXES = (
 
 def check_name(name, what="campaign"):
     """Validate an identifier before it goes anywhere near SQL; returns it."""
-    if not isinstance(name, str) or not IDENT_RE.match(name):
+    if not is_identifier(name):
         from .errors import StoreError
         raise StoreError(f"invalid {what} name {name!r}: expected a letter then letters, digits or _"
                          " (at most 64 characters)")

@@ -96,7 +96,6 @@ def exercise(metrics, campaigns=("sales", "support")):
         metrics.set_window_open(name, True)
         metrics.set_leads(name, dialable=40, waiting=5, final=3)
         metrics.set_calls_live(name, 2)
-        metrics.set_line_limit(name, 12 + i)
         for outcome in OUTCOME_CLASSES:
             metrics.attempt_started(name)
             answered = outcome == "answered"
@@ -111,8 +110,6 @@ def exercise(metrics, campaigns=("sales", "support")):
     metrics.set_results_buffered(3)
     metrics.set_database_connected(True)
     metrics.observe_iteration(0.004)
-    with metrics.time_iteration():
-        pass
     metrics.config_reloaded(False)
     metrics.config_reloaded(True)
     return metrics

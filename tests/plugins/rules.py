@@ -1,7 +1,18 @@
-"""Fixtures of the rules tests: a real store holding one campaign `camp`."""
+"""Fixtures of the rules tests: campaign settings through the config loader, and a real store
+holding one campaign `camp`."""
 import pytest
 
 from dialer import config, store
+
+
+def campaign(**keys) -> config.Campaign:
+    """The Campaign that a dialer.conf section with these keys loads as (None: key not written,
+    booleans as true/false); uri is set so that the default mode is complete."""
+    def spell(value):
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    lines = "".join(f"{key}={spell(value)}\n" for key, value in {"uri": "http://x/", **keys}.items()
+                    if value is not None)
+    return config.loads("[c]\n" + lines, source="test.conf").campaigns["c"]
 
 
 @pytest.fixture

@@ -1,20 +1,15 @@
 """Store fixtures: a Store on the parametrised backend with an empty database."""
-import types
-
 import pytest
 
-from dialer import store as store_mod
+from dialer import config, store as store_mod
+from tests.conftest import general_section
 
 
-def general_for(backend, tmp_path, mysql=None):
-    """A [general]-like object for open_store (the attribute names of config.General)."""
-    g = types.SimpleNamespace(dbengine=backend, sqlitepath=str(tmp_path / "dialer.sqlite"), mysqlhost="127.0.0.1",
-                              mysqlport=3306, mysqluser="root", mysqlpassword="", mysqldatabase="dialer",
-                              mysqlsocket=None)
-    if mysql:
-        g.mysqlhost, g.mysqlport = mysql["host"], mysql["port"]
-        g.mysqluser, g.mysqlpassword, g.mysqldatabase = mysql["user"], mysql["password"], mysql["database"]
-    return g
+def general_for(backend, tmp_path, mysql=None, **keys) -> config.General:
+    """The [general] of a dialer.conf for open_store, through the config loader; `keys` are more
+    [general] keys (without `mysql`, a MariaDB at 127.0.0.1:3306 as root)."""
+    mysql = mysql or {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "dialer"}
+    return config.loads(general_section(backend, tmp_path, mysql, extra=keys), source="test.conf").general
 
 
 @pytest.fixture
