@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WHITELIST = ROOT / "tools" / "vulture_whitelist.py"
-# Called by name rather than by code: the pbxsim's act_<action> dispatch, web routes.
-IGNORE_NAMES = "act_*"
+# Called by name rather than by code: the pbxsim's act_<action> and the engine's _on_<kind>
+# dispatch, web routes.
+IGNORE_NAMES = "act_*,_on_*"
 IGNORE_DECORATORS = "@*.route,@*.get,@*.post"
 
 

@@ -36,5 +36,11 @@ _.bytes_read           # ami/connection.py
 redact                 # ami/wire.py
 _.retryable            # codes.py ReturnCode
 _.has                  # pbxsim/protocol.py
-_.find_channel         # pbxsim/server.py
 _.sipheaders           # config Campaign: for originate.py, which still reads sipheader1/2 itself
+
+# -- store methods the engine runs through engine/database.py Database.call(name, ...) -----------
+_.claim
+_.held
+_.leads_without_zone
+_.set_zones
+_.watchdog_interval    # notify.py: pending removal by the engine's owner (issue 15 §5)
