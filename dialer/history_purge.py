@@ -23,7 +23,6 @@ class HistoryPurger:
         self.clock = clock
         self.stopped = threading.Event()
         self.thread = None
-        self.purged = 0
 
     def start(self):
         if self.days > 0:
@@ -47,7 +46,6 @@ class HistoryPurger:
         try:
             st = self.store_factory()
             n, _ = st.purge_history(self.clock(), days=self.days, between=lambda: not self.stopped.wait(PAUSE))
-            self.purged += n
             if n:
                 log.info("history: %d attempt(s) older than %d days purged", n, self.days)
         except StoreError as exc:

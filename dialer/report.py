@@ -11,8 +11,6 @@ import json
 
 from . import codes
 
-BY = ("hour", "day")
-
 
 def local(epoch):
     return dt.datetime.fromtimestamp(epoch).astimezone()
