@@ -6,7 +6,7 @@ update, so the two never disagree; reading never locks anything the engine needs
 import contextlib
 import datetime as _dt
 import time
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from typing import Optional
 
 from .. import codes
@@ -45,16 +45,14 @@ class HistoryEntry:
     trunk: str = ""
 
     def row(self):
-        r = list(astuple(self))
-        for i, name in enumerate(INSERT_COLUMNS):
-            v = r[i]
-            if name.endswith("_at") and v is not None:
-                r[i] = int(v)
-            elif name in ("reason", "cause", "result", "param"):
-                r[i] = ("" if v is None else str(v))[:TEXT_MAX]
-        r[INSERT_COLUMNS.index("answered")] = 1 if self.answered else 0
-        r[INSERT_COLUMNS.index("duration")] = int(self.duration or 0)
-        return r
+        """The INSERT parameters, in INSERT_COLUMNS order (spelt out: this runs per attempt)."""
+        def text(v):
+            return ("" if v is None else str(v))[:TEXT_MAX]
+        return (self.campaign, int(self.lead_id), self.phone, int(self.attempt), self.instance, self.channelid,
+                int(self.originated_at), None if self.answered_at is None else int(self.answered_at),
+                int(self.ended_at), int(self.disposition), 1 if self.answered else 0, text(self.reason),
+                self.causecode, text(self.cause), int(self.duration or 0), text(self.result), text(self.param),
+                self.trunk or "")
 
     @classmethod
     def from_outcome(cls, campaign, lead_id, outcome):
@@ -63,12 +61,16 @@ class HistoryEntry:
         h = (outcome.extra or {}).get("history")
         if not h:
             return None
-        fields = dict(h)
-        if fields.get("disposition") is None:
-            fields["disposition"] = outcome.disposition
+        kw = dict(h)
+        if kw.get("disposition") is None:
+            kw["disposition"] = outcome.disposition
         return cls(campaign=campaign, lead_id=int(lead_id), answered=bool(outcome.picked_up), reason=outcome.reason,
                    causecode=outcome.extra.get("cause_code"), cause=outcome.cause, duration=outcome.duration,
-                   result=outcome.result, **fields)
+                   result=outcome.result, **kw)
+
+
+# row() lists the fields in this order.
+assert tuple(f.name for f in fields(HistoryEntry)) == INSERT_COLUMNS, "HistoryEntry and the table disagree"
 
 
 def attempt_facts(lead, instance, trunk, originated_at, ended_at, disposition=None, answered_at=None,
