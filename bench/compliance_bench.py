@@ -12,7 +12,7 @@ read the number instead of the column would call them at the wrong hours.
 `attemptsdelay = 1800` simulated seconds), the rest answer at once.
 
 The real `dialer --service` dials them against a real dialer-pbxsim (ring 0, talk 0) on a
-simulated clock (DIALER_TEST_CLOCK, `--speed` times real time) through the local day
+simulated clock (tests/harness/dialer_at.py, `--speed` times real time) through the local day
 `--day` of every zone (34 simulated hours, 2026-03-29 is the European spring-forward day).
 
 Violations are counted by an oracle written here, not through dialer.rules: the lead's
@@ -135,9 +135,8 @@ def run(args):
         rig.cli("-c", CAMPAIGN, "-a", "file", "-p", listing)
         timings["import"] = time.monotonic() - t
 
-        engine_bench.DIALER_ENV.update(DIALER_TEST_HOOKS="1", DIALER_TEST_CLOCK=f"{start}:{args.speed}")
         wall0 = time.monotonic()
-        dialer = rig.dialer("--service")
+        dialer = rig.dialer("--service", wrap=engine_bench.test_clock_wrap(f"{start}:{args.speed}"))
         # The engine's clock starts when the dialer logs it (after its imports): run from there.
         while "test clock" not in rig.log("dialer.log"):
             if dialer.poll() is not None:

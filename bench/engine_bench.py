@@ -224,8 +224,8 @@ class Rig:
         env = dict(os.environ)
         env.pop("DIALER_CONFIG", None)
         env.update(DIALER_ENV)
-        # A wrapper that ends in a script of ours runs the dialer itself (engine_whatif.py).
-        runs_dialer = any(str(w).endswith("engine_whatif.py") for w in wrap)
+        # A wrapper of ours runs the dialer itself (engine_whatif.py, the test clock launcher).
+        runs_dialer = any(str(w).endswith("engine_whatif.py") or w == "--" for w in wrap)
         cmd = [*wrap] if runs_dialer else [*wrap, PY, "-m", "dialer.cli"]
         return self._spawn([*cmd, "-C", str(self.conf), *args], "dialer.log", env=env)
 
@@ -262,6 +262,11 @@ class Rig:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def test_clock_wrap(spec):
+    """The command prefix that runs the dialer on the tests' simulated clock (START:SPEED)."""
+    return (PY, "-m", "tests.harness.dialer_at", spec, "--")
 
 
 def whatif_wrap(a):

@@ -12,6 +12,9 @@ from typing import Optional
 from . import codes
 from .model import LOCAL_FAR_HALF, Lead, Outcome, is_far_end
 
+# Reason and cause of a call whose channels vanished with Asterisk (no Hangup ever came).
+LINK_LOST = "Asterisk connection lost"
+
 
 def _int(value) -> Optional[int]:
     try:
@@ -41,6 +44,7 @@ class Attempt:
     machine: bool = False
     adopted: bool = False               # re-adopted after a restart: no OriginateResponse will come
     response_at: Optional[float] = None
+    link_lost_at: Optional[float] = None  # the AMI link went down while the call was up (last evidence)
 
     # -- event intake -------------------------------------------------------
     def on_event(self, msg, now: float) -> None:
@@ -121,12 +125,21 @@ class Attempt:
         cause, text = (far or nonzero or list(self.hungup.values()))[0]
         return cause, text
 
+    def stopped(self, now: float, reason: str) -> Outcome:
+        """The result of a call the dialer gave up at its stop (drain timeout): -1, whatever it
+        had reached, with the time it had been up."""
+        duration = max(0, int(round(now - self.answered_at))) if self.answered_at is not None else 0
+        return Outcome(disposition=codes.UNDEFINED, reason=reason[:255], duration=duration,
+                       extra={"class": codes.CLASS_FAILED})
+
     def outcome(self, now: float, *, lost: str = "") -> Outcome:
         """The result to record. `lost` names why the attempt ended without its events."""
         cause, cause_txt = self.far_cause()
+        # Without a Hangup, a call lost with the link ended when the link was lost.
+        lost_cause = LINK_LOST if self.link_lost_at is not None and cause is None else ""
         answered = self.answered_at is not None or self.picked_up or self.reason == codes.REASON_ANSWERED
         if lost and not answered and cause is None:
-            return Outcome(disposition=codes.UNDEFINED, reason=lost[:255], cause="")
+            return Outcome(disposition=codes.UNDEFINED, reason=lost[:255], cause=lost_cause)
         created = bool(self.channels) or self.response == "Success"
         c = codes.classify(self.reason, cause, answered=answered, channel_created=created, machine=self.machine,
                            app_status=self.app_status, default_answered=self.answeredcode)
@@ -139,8 +152,9 @@ class Attempt:
             if self.app_duration is not None:
                 duration = self.app_duration
             elif self.answered_at is not None:
-                duration = max(0, int(round((self.ended_at or now) - self.answered_at)))
-        cause_text = cause_txt or (codes.cause_text(cause) if cause is not None else "")
+                end = self.ended_at or self.link_lost_at or now
+                duration = max(0, int(round(end - self.answered_at)))
+        cause_text = cause_txt or (codes.cause_text(cause) if cause is not None else lost_cause)
         return Outcome(disposition=c.code, reason=reason[:255], cause=cause_text[:255],
                        duration=duration, result=self.result, picked_up=c.answered,
                        extra={"class": c.klass, "cause_code": cause,

@@ -337,11 +337,17 @@ def _dump(st, cfg, args, action):
 
 def _statistics(st, cfg, args, action):
     from .store import format_table
-    stats = st.statistics(_campaign(args, action))
+    from . import trunkstate
+    name = _campaign(args, action)
+    stats = st.statistics(name)
+    trunk = cfg.campaign(name).trunk
     if args.format == "json":
+        stats["trunks"] = [e for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == trunk]
         print(json.dumps(stats, indent=2))
     else:
         sys.stdout.write(format_table(stats))
+        for line in trunkstate.for_trunk(cfg.general.statedir, trunk):
+            print(line)
     return EXIT_OK
 
 
@@ -374,9 +380,17 @@ def _explain(st, cfg, args, action):
         others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
         reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
                                   in_progress=row.get("state") == leadstate.ACTIVE, phone_in_progress=bool(others))
+        reasons += _trunk_reasons(cfg, camp)
         print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
         print(explain.format_reasons(reasons))
     return EXIT_OK
+
+
+def _trunk_reasons(cfg, camp):
+    """A trunk a running dialer holds back (trunkstate.py) stops the lead too."""
+    from . import trunkstate
+    return [(not e["alive"], "trunk", trunkstate.describe(e))
+            for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == camp.trunk]
 
 
 def _lists(st, cfg, args, action):

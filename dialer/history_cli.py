@@ -77,7 +77,8 @@ def _history(st, cfg, args, action):
     if not rows:
         print(f"no attempt to {ps[0]}{where} in the history")
         return EXIT_PARTIAL
-    print(f"{len(rows)} attempt(s) to {rows[0]['phone']}{where} (local time: {report.zone_label(rows[0]['originated_at'])})")
+    zone = report.zone_label(rows[0]["originated_at"])
+    print(f"{len(rows)} attempt(s) to {rows[0]['phone']}{where} (local time: {zone})")
     print(f"{'originated':<19}  {'campaign':<12} {'lead':>8} {'try':>3}  {'code':>4} {'name':<24} "
           f"{'answered':<8} {'ended':<8} {'dur':>5}  cause / reason / result  [instance channelid trunk]")
     for r in rows:

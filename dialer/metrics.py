@@ -18,6 +18,7 @@ from prometheus_client.exposition import make_wsgi_app
 
 from dialer import __version__
 from dialer.codes import OUTCOME_CLASSES, RETURN_CODES
+from dialer.trunkhealth import FAILURE_KINDS, STATE_VALUES
 
 # Codes outside the manual's table (e.g. a dialplan setting an arbitrary status) share one
 # label value so that a misbehaving dialplan cannot create unbounded series.
@@ -74,6 +75,11 @@ class Metrics:
       set_calls_live(name, n)          dialer_calls_live
       set_leads(name, dialable, waiting, final)   dialer_leads{state}
       set_window_open(name, is_open)   dialer_window_open (timeslot open and not in a pause)
+    Per trunk (the campaigns' `trunk` names; trunkhealth.py):
+      add_trunk(trunk)                 every series of the trunk at zero (closed); idempotent
+      set_trunk_state(trunk, state)    dialer_trunk_state: 0 closed, 1 half-open, 2 open
+      trunk_failure(trunk, kind)       dialer_trunk_failures_total{kind} += 1 (trunkhealth.FAILURE_KINDS)
+      trunk_uncounted(trunk, n=1)      dialer_trunk_uncounted_total += n (leads put back, attempt not counted)
     Process-wide:
       set_ami_connected(connected)     dialer_ami_connected; a connection after the first one
                                        counts in dialer_ami_reconnects_total
@@ -102,6 +108,7 @@ class Metrics:
             GCCollector(registry=registry)
         self.registry = registry
         self._campaigns = set()
+        self._trunks = set()
         self._ami_seen = False
         self._ami_up = False
         self._lock = threading.Lock()
@@ -137,6 +144,16 @@ class Metrics:
         self.window_open = Gauge(
             "dialer_window_open", "1 while the campaign's calling window (timeslot minus pause) is open.",
             camp, registry=r)
+
+        trunk = ("trunk",)
+        self.trunk_state = Gauge(
+            "dialer_trunk_state", "Trunk breaker state: 0 closed, 1 half-open (probe calls), 2 open (no new calls).",
+            trunk, registry=r)
+        self.trunk_failures_total = Counter(
+            "dialer_trunk_failures", "Attempts that failed on the trunk side, by kind.", trunk + ("kind",), registry=r)
+        self.trunk_uncounted_total = Counter(
+            "dialer_trunk_uncounted", "Leads put back without counting their attempt (trunk failure).",
+            trunk, registry=r)
 
         self.ami_connected = Gauge(
             "dialer_ami_connected", "1 while logged in to the Asterisk Manager Interface.", registry=r)
@@ -226,6 +243,30 @@ class Metrics:
 
     def set_window_open(self, campaign, is_open):
         self.window_open.labels(campaign).set(1 if is_open else 0)
+
+    # -- trunks ----------------------------------------------------------------------------
+    def add_trunk(self, trunk):
+        if trunk in self._trunks:
+            return
+        self._trunks.add(trunk)
+        self.trunk_state.labels(trunk).set(STATE_VALUES["closed"])
+        self.trunk_uncounted_total.labels(trunk)
+        for kind in FAILURE_KINDS:
+            self.trunk_failures_total.labels(trunk, kind)
+
+    def set_trunk_state(self, trunk, state):
+        self.add_trunk(trunk)
+        self.trunk_state.labels(trunk).set(STATE_VALUES[state])
+
+    def trunk_failure(self, trunk, kind):
+        if kind not in FAILURE_KINDS:
+            raise ValueError(f"kind {kind!r} is not one of {', '.join(FAILURE_KINDS)}")
+        self.add_trunk(trunk)
+        self.trunk_failures_total.labels(trunk, kind).inc()
+
+    def trunk_uncounted(self, trunk, n=1):
+        self.add_trunk(trunk)
+        self.trunk_uncounted_total.labels(trunk).inc(n)
 
     # -- links -----------------------------------------------------------------------------
     def set_ami_connected(self, connected):

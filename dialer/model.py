@@ -59,6 +59,7 @@ class Lead:
     disposition: int = 1
     timezone: str = ""
     channelid: Optional[str] = None
+    outcomes: str = ""                     # attempts per retryable outcome, "-4:2 -2:1" (rules.retry)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Outcome:
     result: str = ""
     picked_up: bool = False
     extra: dict = field(default_factory=dict)
+    outcomes: Optional[str] = None         # the lead's new per-outcome counts; None = unchanged
 
     @classmethod
     def invalid_lead(cls, why) -> "Outcome":

@@ -38,11 +38,12 @@ def _store_factory(general):
     return factory
 
 
-def _wait_for_database(factory, notifier, metrics, stop_flag):
-    """READY=1 needs a database that answers: wait for it, saying so in STATUS."""
+def _wait_for_database(factory, notifier, metrics, events: queue.Queue) -> bool:
+    """READY=1 needs a database that answers: wait for it, saying so in STATUS. The wait is on
+    the event queue, so a stop request ends it at once (False)."""
     from .store import StoreUnavailable
     delay = 1.0
-    while not stop_flag():
+    while True:
         try:
             st = factory()
             st.ping()
@@ -55,12 +56,35 @@ def _wait_for_database(factory, notifier, metrics, stop_flag):
             metrics.database_error()
             metrics.set_database_connected(False)
             notifier.status(msg)
-            time.sleep(delay)
+            if _stop_within(events, delay):
+                log.info("stopped while waiting for the database")
+                return False
             delay = min(delay * 2, 30.0)
-    return False
 
 
-def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None):
+def _stop_within(events: queue.Queue, seconds: float) -> bool:
+    """True when a stop request arrives within `seconds`; other items stay queued for the engine."""
+    deadline = time.monotonic() + seconds
+    kept = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                item = events.get(timeout=left)
+            except queue.Empty:
+                return False
+            if isinstance(item, Control) and item.kind == "stop":
+                return True
+            kept.append(item)
+    finally:
+        for item in kept:
+            events.put(item)
+
+
+def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None, clock=time.time,
+                 monotonic=time.monotonic) -> Engine:
     g = cfg.general
     events = events or queue.Queue()
     link = ami.AmiLink(g.asteriskhost, g.asteriskport, g.asteriskuser, g.asteriskpassword, events,
@@ -70,42 +94,26 @@ def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None
         return config.load(getattr(args, "config", None))
 
     return Engine(cfg, store_factory=_store_factory(g), link=link, events=events, metrics=metrics,
-                  notifier=notifier, forever=forever, reload_config=reload_config, clock=_clock())
+                  notifier=notifier, forever=forever, reload_config=reload_config, clock=clock,
+                  monotonic=monotonic)
 
 
-def _clock():
-    """The engine's wall clock. Tests of calling windows run a simulated day in seconds:
-    with DIALER_TEST_HOOKS=1, DIALER_TEST_CLOCK="<start epoch>:<speed>" starts the clock at
-    <start epoch> and runs it <speed> times faster than real time."""
-    spec = os.environ.get("DIALER_TEST_CLOCK")
-    if os.environ.get("DIALER_TEST_HOOKS") != "1" or not spec:
-        return time.time
-    start, _, speed = spec.partition(":")
-    start, speed, t0 = float(start), float(speed or 1), time.time()
-    log.warning("test clock: starts at %s, %sx real time", start, speed)
-    return lambda: start + (time.time() - t0) * speed
-
-
-def run(cfg, args, *, forever) -> int:
-    """Run the engine in this process until it is done (foreground) or stopped."""
+def run(cfg, args, *, forever, clock=time.time) -> int:
+    """Run the engine in this process until it is done (foreground) or stopped. `clock` is the
+    engine's wall clock (the tests run simulated days through it)."""
     from .metrics import Metrics, MetricsError
     from .notify import Notifier
     # systemd's watchdog kills a hung engine with SIGABRT: leave its stack in the journal.
     faulthandler.enable()
     notifier = Notifier()
     events = queue.Queue()
-    stop_requested = []
 
     def on_stop(signum, frame):
-        stop_requested.append(signum)
         events.put(Control("stop"))
 
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, lambda s, f: events.put(Control("reload")))
-    if os.environ.get("DIALER_TEST_HOOKS") == "1":
-        # Test hook: simulate an engine that hangs, to prove the watchdog is engine-driven.
-        signal.signal(signal.SIGUSR2, lambda s, f: events.put(Control("hang")))
     for warning in cfg.warnings:
         log.warning("%s", warning)
     metrics = Metrics()
@@ -117,18 +125,19 @@ def run(cfg, args, *, forever) -> int:
             log.error("%s", exc)
             return 2
     factory = _store_factory(g)
-    if not _wait_for_database(factory, notifier, metrics, lambda: bool(stop_requested)):
+    if not _wait_for_database(factory, notifier, metrics, events):
         return 0
-    engine = build_engine(cfg, args, forever=forever, events=events, notifier=notifier, metrics=metrics)
+    engine = build_engine(cfg, args, forever=forever, events=events, notifier=notifier, metrics=metrics,
+                          clock=clock)
     log.info("dialer %s starting: %d campaign(s), instance %s", __version__, len(cfg.campaigns), g.instance)
     notifier.ready()
     return engine.run()
 
 
-def run_foreground(cfg, args) -> int:
+def run_foreground(cfg, args, *, clock=time.time) -> int:
     forever = bool(getattr(args, "service", False))
     setup_logging(cfg.general.debug)
-    return run(cfg, args, forever=forever)
+    return run(cfg, args, forever=forever, clock=clock)
 
 
 # -- daemon: --start / --stop ------------------------------------------------------------

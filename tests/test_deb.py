@@ -185,6 +185,11 @@ def test_commands_unit_and_shared_files_are_installed(installed):
     # Enabled by deb-systemd-helper even without a running systemd.
     assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
     assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
+    # The README indexes the manual in docs/: both are installed, so its links lead somewhere.
+    doc = Path("/usr/share/doc/dialer")
+    assert list(doc.glob("README.md*"))
+    for page in (ROOT / "docs").glob("*.md"):
+        assert list((doc / "docs").glob(page.name + "*")), f"{page.name} not installed under {doc}/docs"
     shipped = [src for src in (ROOT / "monitoring").rglob("*") if src.is_file()]
     assert shipped
     for src in shipped:

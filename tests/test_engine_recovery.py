@@ -183,3 +183,43 @@ def test_lead_left_at_its_last_attempt_by_a_crashed_dialer_is_burned(dial, pbxsi
     rows = other.leads()
     got = {p: (r["disposition"], r["state"], r["owner"]) for p, r in rows.items()}
     assert got == {p: (codes.BURNED, 3, None) for p in ("4001", "4002")}, got
+
+
+def test_calls_up_at_the_drain_timeout_with_the_ami_gone_are_recorded_and_released(dial):
+    """Stop with calls that never end while their Asterisk is gone: at the drain timeout they
+    are recorded -1 (here -8: their last attempt) and released; the summary, the table and the
+    next start agree."""
+    leads = ["2101", "2102", "2103"]
+    env = dial(answered(talk=60), leads=leads, campaign="maxlines=3\nattempts=1\n", general="drainseconds=1\n")
+    proc = env.service()
+    env.wait_for(lambda: env.sim.stats()["live_calls"] == 3, proc=proc, what="calls up")
+    env.sim.fault("crash", seconds=8)           # Asterisk gone, with its AMI, for longer than the drain
+    env.wait_for(lambda: "AMI connection lost" in env.output(proc), proc=proc, what="the AMI lost")
+    assert env.stop(proc) == 0, env.output(proc)
+    out = env.output(proc)
+    assert "drain timeout: hanging up 3 live call(s)" in out, out
+    assert "Burned (We give up) (-8): 3" in out, out
+    rows = env.leads()
+    assert all((r["disposition"], r["state"], r["owner"]) == (codes.BURNED, 3, None) for r in rows.values()), rows
+    assert all(r["reason"] == "Stopped during the call: drain timeout" for r in rows.values()), rows
+    env.sim.wait_listening(timeout=20)
+    again = env.run()
+    assert again.returncode == 0, again.stderr
+    assert "released" not in again.stderr and "not written" not in again.stderr, again.stderr
+    assert env.leads() == rows
+
+
+def test_calls_lost_with_asterisk_end_when_the_connection_was_lost(dial):
+    """Asterisk crashes with calls up (no Hangup ever comes): each call ends at the moment the
+    link was lost, not at the resync after the reconnection, and says why."""
+    leads = ["2201", "2202", "2203"]
+    env = dial(answered(talk=60), leads=leads, campaign="maxlines=3\nattempts=1\n")
+    proc = env.service()
+    env.wait_for(lambda: env.sim.stats()["live_calls"] == 3, proc=proc, what="calls up")
+    env.sim.fault("crash", seconds=6)           # the resync comes 6 s or more after the loss
+    rows = env.wait_for(lambda: all_attempted(env), timeout=60, proc=proc, what="every lead recorded")
+    assert env.stop(proc) == 0, env.output(proc)
+    for r in rows.values():
+        assert r["cause"] == "Asterisk connection lost", r
+        assert r["disposition"] == 12 or r["reason"] == "Asterisk connection lost", r
+        assert r["duration"] <= 3, r

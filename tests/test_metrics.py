@@ -173,7 +173,7 @@ def test_build_info(metrics):
 
 def test_no_label_carries_a_number_channel_or_id(metrics):
     exercise(metrics)
-    allowed = {"campaign", "outcome", "code", "state", "result", "le", "version", "python",
+    allowed = {"campaign", "trunk", "kind", "outcome", "code", "state", "result", "le", "version", "python",
                "generation", "implementation", "major", "minor", "patchlevel"}
     for name, series in parse_exposition(text(metrics)).items():
         for labels in series:
@@ -213,3 +213,26 @@ def test_ipv6_loopback(metrics):
     assert (host, bound) == ("::1", port)
     _, body = scrape("::1", port)
     assert "dialer_build_info" in body
+
+
+def test_trunk_series(metrics):
+    metrics.add_trunk("carrier")
+    out = text(metrics)
+    assert sample_value(out, "dialer_trunk_state", trunk="carrier") == 0
+    for kind in ("no_channel", "no_route", "congestion", "network"):
+        assert sample_value(out, "dialer_trunk_failures_total", trunk="carrier", kind=kind) == 0
+    assert sample_value(out, "dialer_trunk_uncounted_total", trunk="carrier") == 0
+    metrics.trunk_failure("carrier", "no_channel")
+    metrics.trunk_failure("carrier", "no_channel")
+    metrics.trunk_uncounted("carrier", 2)
+    metrics.set_trunk_state("carrier", "open")
+    out = text(metrics)
+    assert sample_value(out, "dialer_trunk_failures_total", trunk="carrier", kind="no_channel") == 2
+    assert sample_value(out, "dialer_trunk_uncounted_total", trunk="carrier") == 2
+    assert sample_value(out, "dialer_trunk_state", trunk="carrier") == 2
+    metrics.set_trunk_state("carrier", "half-open")
+    assert sample_value(text(metrics), "dialer_trunk_state", trunk="carrier") == 1
+    metrics.set_trunk_state("carrier", "closed")
+    assert sample_value(text(metrics), "dialer_trunk_state", trunk="carrier") == 0
+    with pytest.raises(ValueError):
+        metrics.trunk_failure("carrier", "SIP/1@nope")

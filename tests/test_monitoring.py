@@ -45,7 +45,7 @@ def run(*cmd, cwd=None):
 
 def test_promtool_check_rules(promtool):
     rc, out = run(promtool, "check", "rules", RULES)
-    assert rc == 0 and "SUCCESS: 9 rules found" in out, out
+    assert rc == 0 and "SUCCESS: 10 rules found" in out, out
     assert "WARNING" not in out.upper(), out
 
 
@@ -169,7 +169,8 @@ def test_dashboard_shows_what_the_operator_needs():
                    "dialer_attempts_finished_total", "dialer_leads", "dialer_ami_connected",
                    "dialer_database_connected", "dialer_results_buffered",
                    "dialer_engine_iteration_duration_seconds_bucket", "dialer_window_open",
-                   "dialer_attempt_results_total", "dialer_config_last_reload_successful"):
+                   "dialer_attempt_results_total", "dialer_config_last_reload_successful",
+                   "dialer_trunk_state", "dialer_trunk_failures_total"):
         assert metric in exprs, metric
 
 

@@ -30,6 +30,16 @@ def test_voximal_originate_matches_the_original():
     assert variables["DIALER_ID"] == "sales:42" and variables["DIALER_CAMPAIGN"] == "sales"
 
 
+@pytest.mark.parametrize("word", ["none", "None", ""])
+def test_none_means_unset_for_callerid_uri_and_data(word):
+    """As in the original, `none` leaves a value unset: no CallerID header, empty Data."""
+    lead = Lead(id=1, phone="33123456", attempts=1)
+    headers, variables = originate.build(camp(callerid=word, uri=word), lead, originate.channel_id("sales", 1, 1))
+    assert "CallerID" not in headers and headers["Data"] == "" and variables["__VOXIMAL_LOCAL"] == ""
+    headers, _ = originate.build(camp(mode="application", application="Playback", data=word), lead, "x")
+    assert headers["Application"] == "Playback" and headers["Data"] == ""
+
+
 def test_channel_id_differs_per_attempt_and_respects_asterisk_limit():
     assert originate.channel_id("c", 1, 1) != originate.channel_id("c", 1, 2)
     assert len(originate.channel_id("c" * 64, 10**12, 99)) <= originate.MAX_CHANNELID

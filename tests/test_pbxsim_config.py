@@ -167,3 +167,28 @@ def test_documented_example_scenario_is_valid_and_shipped():
     assert sc.pick("0033999", "voip-out", "SIP")["outcome"] == "busy"
     assert sc.pick("5", "carrier-b", "SIP")["code"] == 404
     assert sc.max_channels == 100 and sc.faults[1] == (120.0, "restart", {"seconds": 5})
+
+
+def test_rule_time_window_counts_from_the_first_originate():
+    import time
+    sc = scenario.load(text="rules:\n  - {until: 30, outcome: congestion}\n"
+                            "  - {from: 60, until: 90, outcome: nochannel}\n  - {peer: nope, outcome: nochannel}\n")
+    assert sc.started is None
+    assert sc.pick("1", "voip-out", "SIP")["outcome"] == "congestion"
+    assert sc.started is not None
+    sc.started = time.monotonic() - 30          # the window's end
+    assert sc.pick("1", "voip-out", "SIP")["outcome"] == "answer"
+    assert sc.pick("1", "nope", "SIP")["outcome"] == "nochannel"
+    sc.started = time.monotonic() - 61
+    assert sc.pick("1", "voip-out", "SIP")["outcome"] == "nochannel"
+    sc.started = time.monotonic() - 90
+    assert sc.pick("1", "voip-out", "SIP")["outcome"] == "answer"
+
+
+@pytest.mark.parametrize("text", ["rules:\n  - {until: [1, 2], outcome: busy}\n",
+                                  "rules:\n  - {from: -1, outcome: busy}\n",
+                                  "rules:\n  - {until: soon, outcome: busy}\n"])
+def test_rule_time_window_must_be_seconds(text):
+    with pytest.raises(scenario.ScenarioError) as err:
+        scenario.load(path="s.yaml", text=text)
+    assert str(err.value).startswith("s.yaml:2: ") and "\n" not in str(err.value)

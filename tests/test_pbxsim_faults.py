@@ -232,3 +232,18 @@ def test_calls_per_second_limit_fails_the_excess_like_a_full_trunk(pbxsim, ami_c
     # one burst spans at most two one-second windows: at most 4 admitted
     assert len(recs) == 6 and len(refused) >= 2
     assert all(r["cause"] == 34 and r["channel"] for r in refused)
+
+
+def test_trunk_down_for_a_while_then_back(pbxsim, ami_client):
+    """A rule with until: the carrier answers 503 from the first Originate on, then recovers."""
+    sim = pbxsim({"default": {"ring": 0.01, "talk": 0.05},
+                  "rules": [{"until": 1.0, "outcome": "congestion"}]})
+    c = logged_in(sim, ami_client)
+    c.action("Originate", Channel="SIP/100@t", Application="Wait", Data="1", ActionID="o0",
+             ChannelId="c0", Async="true")
+    time.sleep(1.2)
+    c.action("Originate", Channel="SIP/101@t", Application="Wait", Data="1", ActionID="o1",
+             ChannelId="c1", Async="true")
+    recs = {r["channelid"]: r for r in sim.wait_records(2)}
+    assert (recs["c0"]["outcome"], recs["c0"]["cause"]) == ("congestion", 34)
+    assert recs["c1"]["outcome"] == "answer"

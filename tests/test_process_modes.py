@@ -94,6 +94,20 @@ def test_second_sigterm_hangs_up_live_calls(dial, backend):
     assert "hanging up 2 live call(s)" in env.output(proc)
 
 
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_a_stop_during_the_database_wait_at_start_acts_at_once(dial, tcpproxy, mysql_db, backend):
+    proxy = tcpproxy(mysql_db["host"], mysql_db["port"])
+    env = dial(answered(0.1), leads=["1401"], general=f"mysqlport={proxy.port}\n")
+    proxy.cut()
+    proc = env.service()
+    env.wait_for(lambda: "retrying in 8 s" in env.output(proc), timeout=30, proc=proc, what="the database wait")
+    proc.send_signal(signal.SIGTERM)
+    # Stopped within the 8 s wait, not after it.
+    assert proc.wait(5) == 0, env.output(proc)
+    assert "stopped while waiting for the database" in env.output(proc)
+    assert env.output(proc).count("database unavailable") == 4
+
+
 MANAGER_CONF = """\
 [general]
 enabled = yes

@@ -1,5 +1,5 @@
 """Calling windows end to end: the real `dialer --service` on a simulated clock
-(DIALER_TEST_CLOCK) against a real dialer-pbxsim, on SQLite and MariaDB.
+(tests.harness.dialer_at) against a real dialer-pbxsim, on SQLite and MariaDB.
 
 What a compliance officer asks: was anybody called outside their window? Every call in
 pbxsim's record, and every claim in the campaign table, is checked against an oracle written
@@ -63,7 +63,7 @@ def _samples(t1, t2, step):
 
 
 class SimRun:
-    """`dialer --service` on DIALER_TEST_CLOCK="<start>:<speed>" from `start` to `until`
+    """`dialer --service` on the test clock "<start>:<speed>" from `start` to `until`
     (engine time), then stopped; the record and the table are read back."""
 
     # Claim -> pbxsim's record of the Originate: a few ms of real time; allowed up to this
@@ -72,9 +72,7 @@ class SimRun:
 
     def __init__(self, env, start, speed, until):
         self.env, self.start, self.speed, self.until = env, start, speed, until
-        e = env.env()
-        e["DIALER_TEST_CLOCK"] = f"{start}:{speed}"
-        proc = env.service(env=e)
+        proc = env.service(clock=f"{start}:{speed}")
         # The engine's clock starts when the dialer logs it (after its imports): run from there.
         while "test clock" not in env.output(proc):
             if proc.poll() is not None:

@@ -238,3 +238,24 @@ def test_explain_agrees_with_what_the_store_claims(camp_store, server_in_utc):
                                              build_selection(c, now, st.zones("camp")))}
     assert said == {"33100000001", "33100000010", "33100000011"}
     assert taken == said
+
+
+def test_retry_delay_names_the_per_outcome_rule_that_decides():
+    waiting = dict(state=1, nextcall=int(NOW.timestamp()) + 200, datetime=NOW - dt.timedelta(seconds=100),
+                   attempts=1)
+    c = camp(retry="busy:5m", maxretries="busy:4")
+    reasons = run(c, lead(disposition=-4, **waiting))
+    assert "(retry busy:300s)" in text_of(reasons, "retry delay") and not dialable(reasons)
+    reasons = run(c, lead(disposition=-2, **waiting))
+    assert "(attemptsdelay = 600 s)" in text_of(reasons, "retry delay")
+
+
+def test_attempts_with_maxretries_count_the_outcome():
+    c = camp(attempts=2, maxretries="busy:4")
+    reasons = run(c, lead(disposition=-4, attempts=3, outcomes="-4:3", datetime=NOW - dt.timedelta(hours=2)))
+    assert verdicts(reasons)["attempts"] is True
+    assert text_of(reasons, "attempts") == "3 of 4 attempts ended busy (maxretries); 3 attempts in all"
+    reasons = run(c, lead(disposition=-2, attempts=1, datetime=NOW - dt.timedelta(hours=2)))
+    assert "attempts = 2, and maxretries busy:4 allow more" in text_of(reasons, "attempts")
+    # Without maxretries: the manual's wording.
+    assert text_of(run(camp(), lead(attempts=1)), "attempts") == "1 of 3 attempts made"

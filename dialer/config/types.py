@@ -343,3 +343,15 @@ def _rules_parse(parser, value, expected):
     except ValueError as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ValueError(f"{expected} ({detail})" if detail else expected) from None
+
+
+def retry_delays(value):
+    """`retry`: outcome:delay pairs (busy:5m noanswer:1h), parsed by rules.retry."""
+    from dialer.rules.retry import parse_pairs
+    return parse_pairs(value, duration("s", 0), "delay")
+
+
+def retry_limits(value):
+    """`maxretries`: outcome:count pairs (busy:5 noanswer:3), parsed by rules.retry."""
+    from dialer.rules.retry import parse_pairs
+    return parse_pairs(value, integer(1), "count")

@@ -4,7 +4,7 @@ import logging
 from typing import Dict, List, Optional
 
 from .. import codes
-from ..attempt import Attempt
+from ..attempt import LINK_LOST, Attempt
 from ..model import ChannelId, Lead, Outcome, is_far_end
 from .database import Database
 from .results import ResultWriter
@@ -56,7 +56,13 @@ class CallTable:
         if att.channelid not in self.calls:
             return
         self.drop(att)
-        self.results.record(att.campaign, att.lead, att.outcome(now, lost=lost), now, att=att)
+        self.results.finish(att, att.outcome(now, lost=lost), now, lost)
+
+    def give_up_all(self, now: float, reason: str) -> None:
+        """End every live attempt now as -1 (`reason`): the dialer stops without their end."""
+        for att in list(self.calls.values()):
+            self.drop(att)
+            self.results.record(att.campaign, att.lead, att.stopped(now, reason), now)
 
     # -- events -------------------------------------------------------------------------
     def attempt_for(self, msg) -> Optional[Attempt]:
@@ -96,11 +102,19 @@ class CallTable:
             for chan in att.channels - set(att.hungup):
                 self.hangup(chan)
 
+    def link_lost(self, now: float) -> None:
+        """The AMI link went down: what happens to the calls now is unknown until the resync,
+        so this is the last moment each is known to have been up."""
+        for att in self.calls.values():
+            if att.link_lost_at is None:
+                att.link_lost_at = now
+
     # -- periodic ---------------------------------------------------------------------
-    def renew(self, now: float) -> None:
-        """Extend the lease of the leads with a live call."""
+    def renew(self, now: float, held=()) -> None:
+        """Extend the lease of the leads with a live call, and of campaigns in `held` (results
+        a trunk's breaker holds back)."""
         for name, state in self.campaigns.items():
-            if state.live:
+            if state.live or name in held:
                 self.db.call("renew", name, self.owner, now + self.lease)
 
     def check_grace(self, now: float, link_up: bool) -> None:
@@ -129,13 +143,15 @@ class CallTable:
         now = self.clock()
         for cid, att in list(self.calls.items()):
             if cid in live:
+                att.link_lost_at = None
                 if att.response is None:
                     # Its OriginateResponse went to the old session and is lost: finish it on
                     # its Hangup, with the answer state Asterisk reports now.
                     _take_over(att, live[cid], now)
                 continue
-            # Gone while we were not listening: decide on what we saw, else "unknown".
-            self.end_call(att, now, lost="Call ended while the AMI link was down")
+            # Gone while we were not listening (with Asterisk): decide on what we saw, else
+            # "unknown"; it ended when the link was lost.
+            self.end_call(att, now, lost=LINK_LOST)
         self.results.write()
         self.results.flush_journal()
         if self.db.down:

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from .. import codes
 from ..history_purge import HistoryPurger
 from ..journal import Journal
+from ..trunkguard import TrunkGuard
 from .calls import CallTable
 from .database import Database, journal_path
 from .pacer import Pacer
@@ -24,6 +25,8 @@ from .results import ResultWriter
 from .state import Campaigns, Control, DbState, LinkState, RunState, Stats
 
 log = logging.getLogger("dialer.engine")
+
+STOPPED_DURING_CALL = "Stopped during the call: drain timeout"
 
 
 class Engine:
@@ -46,18 +49,19 @@ class Engine:
         self.stats = Stats()
         self.campaigns = Campaigns(cfg, metrics)
         self.db = Database(store_factory, metrics=metrics, monotonic=monotonic)
+        self.trunks = TrunkGuard(g, clock=clock, metrics=metrics)
+        self.trunks.configure(g, self._trunk_names())
         self.results = ResultWriter(self.db, Journal(journal_path(g)), self.campaigns, owner=self.owner,
-                                    stats=self.stats, metrics=metrics)
+                                    stats=self.stats, trunks=self.trunks, metrics=metrics)
         lease = int(g.leaseseconds)
         self.calls = CallTable(self.campaigns, self.results, self.db, link, owner=self.owner, clock=clock,
                                lease=lease)
         self.pacer = Pacer(self.campaigns, self.calls, self.results, self.db, link, owner=self.owner,
                            lease=lease, period=self.period, forever=forever, stats=self.stats,
-                           metrics=metrics, clock=clock, monotonic=monotonic)
+                           trunks=self.trunks, metrics=metrics, clock=clock, monotonic=monotonic)
         self.link_state = LinkState.CONNECTING
         self.run_state = RunState.RUNNING
         self.stop_deadline = None
-        self.hung = False          # test hook: a hung engine stops its watchdog pings
         self.next_tick = 0.0
         self.next_renew = 0.0
         self.reload_error = None
@@ -83,33 +87,45 @@ class Engine:
         finally:
             self.db.close()
             self.results.close()
+            self.trunks.close()
 
     def run(self) -> int:
         """Run until done (foreground) or stopped, then log the summary. Returns 0: outages,
         refused calls and a drain timeout are logged and counted, not an exit status."""
         self.start()
         try:
-            while True:
-                self._wait_and_handle()
-                began = self.mono()
-                if began >= self.next_tick:
-                    self.next_tick = began + self.period
-                    self._tick()
-                self.results.write()
-                self.pacer.dial(self._can_dial)
-                self.results.write()
-                self._watchdog()
-                if self.metrics:
-                    self.metrics.observe_iteration(self.mono() - began)
-                if self._should_exit():
-                    break
+            while not self.step():
+                pass
         finally:
-            try:
-                self.results.write()
-            finally:
-                self.close()
+            self.stop()
         self._summary()
         return 0
+
+    def step(self) -> bool:
+        """One iteration: handle what is queued (waiting until the next tick at most), tick when
+        due, write results, dial. True when the run is over. run() loops on it; the tests'
+        in-process harness calls it with a manual clock."""
+        self._wait_and_handle()
+        began = self.mono()
+        if began >= self.next_tick:
+            self.next_tick = began + self.period
+            self._tick()
+        self.results.write()
+        self.pacer.dial(self._can_dial)
+        self.results.write()
+        self._watchdog()
+        if self.metrics:
+            self.metrics.observe_iteration(self.mono() - began)
+        return self._should_exit()
+
+    def stop(self) -> None:
+        """Write what is left and close everything."""
+        try:
+            # A failure streak still undecided at the end: put back, never burned.
+            self.results.settle(self.trunks.release_held(counted=False))
+            self.results.write()
+        finally:
+            self.close()
 
     def _wait_and_handle(self) -> None:
         busy = self.pacer.more_to_dial
@@ -176,15 +192,13 @@ class Engine:
         else:
             self.campaigns.apply(new)
             self.cfg = new
+            self.results.settle(self.trunks.configure(new.general, self._trunk_names()))
             self.reload_error = None
             log.info("configuration reloaded: %d campaign(s)", len(self.campaigns))
             if self.metrics:
                 self.metrics.config_reloaded(True)
         if self.notifier:
             self.notifier.ready()
-
-    def _on_hang(self, item) -> None:
-        self.hung = True
 
     def _on_connected(self, item) -> None:
         self.link_state = LinkState.UP
@@ -202,6 +216,7 @@ class Engine:
     def _on_disconnected(self, item) -> None:
         if self.link_state.connected:
             log.warning("AMI connection lost (%s); no new calls until it is back", item.reason)
+            self.calls.link_lost(self.clock())
         self.link_state = LinkState.DOWN
         if self.metrics:
             self.metrics.set_ami_connected(False)
@@ -222,9 +237,10 @@ class Engine:
         if self.db.state is DbState.UP and self.results.buffered:
             self.results.flush_journal()
         self.pacer.new_period()
+        self.results.settle(self.trunks.poll())
         if now_m >= self.next_renew and not self.db.down:
             self.next_renew = now_m + max(1.0, self.calls.lease / 3.0)
-            self.calls.renew(now)
+            self.calls.renew(now, {name for name, _, _, _ in self.trunks.held_tokens()})
         self.calls.check_grace(now, self.link_state.connected)
         self.pacer.update_windows(now)
         if self.metrics:
@@ -232,23 +248,27 @@ class Engine:
         self._status()
 
     def _can_dial(self) -> bool:
-        return (self.link_state is LinkState.SYNCED and not self.db.down
-                and self.run_state is RunState.RUNNING and not self.hung)
+        return self.link_state is LinkState.SYNCED and not self.db.down and self.run_state is RunState.RUNNING
 
     # -- end conditions, status ------------------------------------------------------------
     def _should_exit(self) -> bool:
         if self.run_state is not RunState.RUNNING:
-            if not self.calls:
-                return True
-            if self.mono() >= self.stop_deadline:
-                if self.run_state is RunState.DRAINING:
-                    log.warning("drain timeout: %d call(s) still live; they stay claimed and are "
-                                "re-adopted at the next start", len(self.calls))
-                return True
-            return False
-        if self.forever or self.calls or self.results.buffered:
+            if self.calls and self.mono() >= self.stop_deadline:
+                self._give_up_calls()
+            return not self.calls
+        if self.forever or self.calls or self.results.buffered or self.trunks.held():
             return False
         return all(s.done for s in self.campaigns.active())
+
+    def _give_up_calls(self) -> None:
+        """Calls still up when the drain time is over: hung up through AMI when the link is up,
+        recorded as -1 and released, so the summary, the table, the metrics and the next start
+        tell the same story (codes.final_code applies, as to any -1)."""
+        log.warning("drain timeout: hanging up %d live call(s); recorded as -1 (%s)", len(self.calls),
+                    STOPPED_DURING_CALL)
+        if self.link_state.connected and self.run_state is RunState.DRAINING:
+            self.calls.hangup_all()
+        self.calls.give_up_all(self.clock(), STOPPED_DURING_CALL)
 
     def _status(self) -> None:
         live = self.campaigns.live()
@@ -266,6 +286,8 @@ class Engine:
             text = "AMI connected, waiting for Asterisk"
         else:
             text = f"dialing {live}/{lines} lines in {len(active)} campaign(s)"
+        if self.trunks.status():
+            text += f"; {self.trunks.status()}"
         if self.reload_error:
             text += f"; reload failed: {self.reload_error}"
         if self.metrics:
@@ -278,9 +300,12 @@ class Engine:
         if self.notifier:
             self.notifier.status(text)
 
+    def _trunk_names(self):
+        return sorted({s.settings.trunk for s in self.campaigns.values()})
+
     def _watchdog(self) -> None:
         # The notifier spaces the pings out; the engine only proves its loop still turns.
-        if not self.hung and self.notifier:
+        if self.notifier:
             self.notifier.watchdog()
 
     def _summary(self) -> None:

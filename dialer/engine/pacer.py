@@ -7,6 +7,7 @@ from .. import ami, originate
 from ..attempt import Attempt
 from ..model import ChannelId, Lead, Outcome
 from ..rules import selection as rsel, zones as rzones
+from ..trunkguard import TrunkGuard
 from .calls import CallTable
 from .database import Database
 from .results import ResultWriter
@@ -22,8 +23,8 @@ class Pacer:
     ZONEFILL_BATCH = 2000
 
     def __init__(self, campaigns: Campaigns, calls: CallTable, results: ResultWriter, db: Database, link, *,
-                 owner: str, lease: int, period: float, forever: bool, stats: Stats, metrics=None,
-                 clock: Callable[[], float], monotonic: Callable[[], float]):
+                 owner: str, lease: int, period: float, forever: bool, stats: Stats, trunks: TrunkGuard,
+                 metrics=None, clock: Callable[[], float], monotonic: Callable[[], float]):
         self.campaigns = campaigns
         self.calls = calls
         self.results = results
@@ -35,6 +36,7 @@ class Pacer:
         self.forever = forever
         self.stats = stats
         self.metrics = metrics
+        self.trunks = trunks
         self.clock = clock
         self.mono = monotonic
         self.seq = 0
@@ -121,10 +123,13 @@ class Pacer:
                 return
 
     def _trunk_room(self, camp) -> int:
+        """trunkmaxlines, and the trunk's breaker: none while it is open, its probes when half-open."""
+        room = self.trunks.room(camp.trunk)
+        room = 1 << 30 if room is None else room
         if camp.trunkmaxlines <= 0:
-            return 1 << 30
+            return room
         used = sum(s.live for s in self.campaigns.values() if s.settings.trunk == camp.trunk)
-        return camp.trunkmaxlines - used
+        return min(room, camp.trunkmaxlines - used)
 
     def _dial_campaign(self, name: str, state: CampaignState, n: int, can_dial: Callable[[], bool]) -> None:
         now = self.clock()
@@ -189,6 +194,7 @@ class Pacer:
             # Link trouble: the call may or may not exist; the next resync decides.
             log.warning("%s: originate of lead %s not confirmed: %s", name, lead.id, exc)
             return
+        self.trunks.dialled(camp.trunk)
         if (resp.get("Response") or "") != "Success":
             message = resp.get("Message") or "Originate refused"
             log.error("%s: Asterisk refused the Originate of lead %s: %s", name, lead.id, message)

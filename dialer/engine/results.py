@@ -5,11 +5,13 @@ import time
 from dataclasses import replace
 from typing import List, Optional, Set, Tuple
 
-from .. import codes
+from .. import codes, trunkhealth
 from ..journal import Journal
 from ..model import Lead, Outcome
+from ..rules import retry
 from ..store import StoreError, StoreUnavailable
 from ..store.history import attempt_facts
+from ..trunkguard import NOT_COUNTED, TrunkGuard
 from .database import Database
 from .state import Campaigns, Stats
 
@@ -20,13 +22,15 @@ Result = Tuple[str, int, Outcome, float]     # campaign, lead id, outcome, when
 
 class ResultWriter:
     def __init__(self, db: Database, journal: Journal, campaigns: Campaigns, *, owner: str, stats: Stats,
-                 metrics=None):
+                 trunks: TrunkGuard, metrics=None):
         self.db = db
         self.journal = journal
         self.campaigns = campaigns
         self.owner = owner
         self.stats = stats
         self.metrics = metrics
+        self.trunks = trunks
+        self._policies = {}                 # campaign -> (its settings, their retry.Policy)
         self.pending: List[Result] = []     # recorded, not written yet (see write())
         self.calllog = None
 
@@ -51,24 +55,64 @@ class ResultWriter:
             self.calllog.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
 
     # -- recording ----------------------------------------------------------------------
-    def record(self, name: str, lead: Lead, outcome: Outcome, now: float, att=None) -> None:
-        """The attempt's result, with the code its lead keeps (codes.final_code), counted now
-        and written at the next write(), together with its history row: the attempt's facts
-        travel in outcome.extra["history"] (through the journal too). Without a call of ours
-        (re-adopted after a restart, lost, invalid) the originate time is the lead row's."""
-        camp = self.campaigns.settings(name)
-        final = codes.final_code(outcome.disposition, lead.attempts, camp.attempts)
-        facts = attempt_facts(lead, self.owner, camp.trunk, att.started if att and not att.adopted else None,
-                              (att.ended_at if att else None) or now, final, att.answered_at if att else None)
-        outcome = replace(outcome, disposition=final, extra={**outcome.extra, "history": facts})
-        self.stats.finished += 1
+    def policy(self, name: str) -> retry.Policy:
+        settings = self.campaigns.settings(name)
+        cached = self._policies.get(name)
+        if cached is None or cached[0] is not settings:
+            cached = self._policies[name] = (settings, retry.policy(settings))
+        return cached[1]
+
+    def finish(self, att, outcome: Outcome, now: float, lost: str = "") -> None:
+        """A finished call: its trunk's breaker decides whether its result is recorded now, held
+        while a failure streak is undecided, or put back without counting (trunkguard.py)."""
+        camp = self.campaigns.settings(att.campaign)
+        detail = f"{camp.dialformat}: {outcome.reason}" + (f", {outcome.cause}" if outcome.cause else "")
+        facts = self._facts(att.campaign, att.lead, now, att)
+        outcome = replace(outcome, extra={**outcome.extra, "history": facts})
+        self.settle(self.trunks.finished(camp.trunk, trunkhealth.classify_attempt(att, lost),
+                                         (att.campaign, att.lead, outcome, now), detail))
+
+    def settle(self, decisions) -> None:
+        for (name, lead, outcome, now), counted in decisions:
+            if counted:
+                self.record(name, lead, outcome, now)
+            else:
+                self._put_back(name, lead, outcome, now)
+
+    def record(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
+        """The attempt's result, with the code its lead keeps (rules.retry.decide), counted now
+        and written at the next write(), with its history row (see _facts)."""
+        counts, same = retry.count_outcome(lead.outcomes, outcome.disposition)
+        final, _ = retry.decide(self.policy(name), outcome.disposition, lead.attempts, same, now)
+        extra = outcome.extra if "history" in outcome.extra else {**outcome.extra,
+                                                                 "history": self._facts(name, lead, now)}
+        outcome = replace(outcome, disposition=final, outcomes=counts, extra=extra)
         self.stats.by_code[final] = self.stats.by_code.get(final, 0) + 1
+        self._finished(name, lead, final, outcome)
+        self.pending.append((name, lead.id, outcome, now))
+
+    def _facts(self, name: str, lead: Lead, now: float, att=None) -> dict:
+        """The attempt's history facts, carried in outcome.extra["history"] to the write (through
+        the journal too). Without a call of ours (re-adopted after a restart, lost, invalid,
+        given up) the originate time is the lead row's `datetime`, read when it is written.
+        A put-back attempt (not counted) writes no row: the next claim reuses its number."""
+        return attempt_facts(lead, self.owner, self.campaigns.settings(name).trunk,
+                             att.started if att and not att.adopted else None,
+                             (att.ended_at if att else None) or now, None, att.answered_at if att else None)
+
+    def _put_back(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
+        """A trunk failure: the lead goes back as it was, the attempt not counted."""
+        self._finished(name, lead, outcome.disposition, replace(outcome, reason=NOT_COUNTED))
+        self.pending.append((name, lead.id, replace(outcome, reason=NOT_COUNTED,
+                                                    extra=dict(outcome.extra, not_counted=True)), now))
+
+    def _finished(self, name: str, lead: Lead, code: int, outcome: Outcome) -> None:
+        self.stats.finished += 1
         klass = outcome.extra.get("class", codes.CLASS_FAILED)
         if self.metrics:
-            self.metrics.attempt_finished(name, final, klass, outcome.extra.get("answer_delay"),
+            self.metrics.attempt_finished(name, code, klass, outcome.extra.get("answer_delay"),
                                           outcome.duration if outcome.picked_up else None)
-        self._calllog(name, lead, final, outcome)
-        self.pending.append((name, lead.id, outcome, now))
+        self._calllog(name, lead, code, outcome)
 
     @property
     def buffered(self) -> int:
@@ -76,7 +120,9 @@ class ResultWriter:
         return len(self.journal)
 
     def buffered_leads(self) -> Set[Tuple[str, int]]:
-        return {(c, lead_id) for c, lead_id, _, _ in self.journal.pending}
+        """Leads whose result is not written: in the journal, or held by a trunk's breaker."""
+        return ({(c, lead_id) for c, lead_id, _, _ in self.journal.pending}
+                | {(c, lead.id) for c, lead, _, _ in self.trunks.held_tokens()})
 
     # -- writing --------------------------------------------------------------------------
     def write(self) -> None:
@@ -125,8 +171,10 @@ class ResultWriter:
         return n
 
     def _record_one(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
+        if outcome.extra.get("not_counted"):
+            return self.db.store.put_back(name, self.owner, [lead_id], outcome.reason, now) == 1
         return self.db.store.record_attempt(name, lead_id, self.owner, outcome, now,
-                                            self.campaigns.settings(name).attemptsdelay)
+                                            self.policy(name).delay(outcome.disposition))
 
     def _write_alone(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
         """One result in its own transaction; a campaign-level error drops it (kept, it would

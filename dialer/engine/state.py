@@ -30,7 +30,7 @@ class RunState(enum.Enum):
 @dataclass
 class Control:
     """Items the engine's own process puts on the queue (signals)."""
-    kind: str            # 'stop' | 'reload' | 'hang' (test hook)
+    kind: str            # 'stop' | 'reload'
 
 
 @dataclass

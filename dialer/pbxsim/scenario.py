@@ -7,6 +7,7 @@ the first matching rule applies, else `default`. A rule gives one outcome or wei
 """
 import random
 import re
+import time
 
 import yaml
 
@@ -27,7 +28,7 @@ OUTCOMES = {
     "sip": (None, False),
 }
 ANSWERED = ("answer", "machine", "fax")
-RULE_MATCH_KEYS = ("prefix", "number", "peer", "tech")
+RULE_MATCH_KEYS = ("prefix", "number", "peer", "tech", "from", "until")
 PARAM_KEYS = ("outcome", "ring", "talk", "status", "userevents", "result", "code", "hangup",
               "ringing", "amd", "amdcause", "amdtime", "weight")
 TOP_KEYS = ("seed", "driver", "banner", "context", "timescale", "default", "rules", "capacity",
@@ -74,6 +75,13 @@ def _time(src, d, key):
             and 0 <= v[0] <= v[1]):
         return (float(v[0]), float(v[1]))
     raise ScenarioError(f"{_where(src, d, key)} = {v!r}: expected seconds >= 0 or [min, max]")
+
+
+def _seconds(src, d, key):
+    v = _time(src, d, key)
+    if isinstance(v, tuple):
+        raise ScenarioError(f"{_where(src, d, key)}: expected a single number of seconds")
+    return v
 
 
 def _params(src, d, allow_match):
@@ -131,6 +139,10 @@ class Rule:
                                     f"bad regular expression ({e})") from None
         if self.prefix is not None:
             self.prefix = str(self.prefix)
+        # A time window, in seconds since the first Originate (so it does not depend on how long
+        # the dialer took to start): e.g. a trunk that is down for a while, then recovers.
+        self.since = _seconds(src, d, "from") if "from" in d else None
+        self.until = _seconds(src, d, "until") if "until" in d else None
         self.params = _params(src, d, True)
         self.choices = None
         if "outcomes" in d:
@@ -143,7 +155,11 @@ class Rule:
             if sum(self.weights) <= 0:
                 raise ScenarioError(f"{_where(src, d, 'outcomes')}: weights add up to 0")
 
-    def matches(self, number, peer, tech):
+    def matches(self, number, peer, tech, elapsed=0.0):
+        if self.since is not None and elapsed < self.since:
+            return False
+        if self.until is not None and elapsed >= self.until:
+            return False
         if self.prefix is not None and not number.startswith(self.prefix):
             return False
         if self.regex is not None and not self.regex.search(number):
@@ -169,6 +185,7 @@ class Scenario:
                 raise ScenarioError(f"{_where(src, data, k)}: unknown key (expected "
                                     f"{', '.join(TOP_KEYS)})")
         self.src = src
+        self.started = None               # the first Originate: rules' from/until count from it
         self.seed = data.get("seed")
         self.rng = random.Random(self.seed)
         self.driver = data.get("driver")
@@ -208,9 +225,7 @@ class Scenario:
             if f["fault"] not in FAULTS:
                 raise ScenarioError(f"{_where(src, f, 'fault')} = {f['fault']!r}: expected one of "
                                     f"{', '.join(FAULTS)}")
-            at = _time(src, f, "at")
-            if isinstance(at, tuple):
-                raise ScenarioError(f"{_where(src, f, 'at')}: expected a single number of seconds")
+            at = _seconds(src, f, "at")
             extra = {k: v for k, v in f.items() if k not in ("at", "fault")}
             for k, v in extra.items():
                 if k not in ("seconds", "ms") or not isinstance(v, (int, float)) or v < 0:
@@ -243,8 +258,11 @@ class Scenario:
         """-> concrete parameters for one call (random draws done here, in call order)."""
         p = dict(self.default)
         given = set(self.default_given)
+        if self.started is None:
+            self.started = time.monotonic()
+        elapsed = time.monotonic() - self.started
         for rule in self.rules:
-            if rule.matches(number, peer, tech):
+            if rule.matches(number, peer, tech, elapsed):
                 p.update(rule.params)
                 given |= set(rule.params)
                 if rule.choices:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import codes
 from ..leadstate import ACTIVE, WAITING
+from . import retry
 from . import selection as sel
 from . import zones as zn
 
@@ -155,11 +156,11 @@ def explain(c: "Campaign", lead_row: dict, now_utc, *, in_dnc: bool, in_blacklis
     else:
         out.append((False, "disposition", f"{disposition} ({codes.code_name(disposition)}) is final"))
 
-    attempts, max_attempts = int(row.get("attempts") or 0), c.attempts
-    out.append((attempts < max_attempts, "attempts", f"{attempts} of {max_attempts} attempts made"))
+    attempts = int(row.get("attempts") or 0)
+    out.append(_attempts_reason(c, row, attempts, disposition))
 
     last = _row_time(row.get("datetime"))
-    out.append(_retry_reason(c, row, now, last, attempts))
+    out.append(_retry_reason(c, row, now, last, attempts, disposition))
 
     if not c.calltoday:
         zone = zn.get_zone(sel.campaign_zone(c))
@@ -179,20 +180,39 @@ def explain(c: "Campaign", lead_row: dict, now_utc, *, in_dnc: bool, in_blacklis
     return out
 
 
-def _retry_reason(c: "Campaign", row: dict, now: _dt.datetime, last: Optional[_dt.datetime], attempts: int) -> Reason:
-    delay = c.attemptsdelay
+def _attempts_reason(c: "Campaign", row: dict, attempts: int, disposition: int) -> Reason:
+    pol = retry.policy(c)
+    max_attempts = c.attempts
+    if not pol.limits:
+        return (attempts < max_attempts, "attempts", f"{attempts} of {max_attempts} attempts made")
+    named = " ".join(f"{retry.outcome_name(code)}:{limit}" for code, limit in pol.limits.items())
+    text = f"{attempts} attempts made; attempts = {max_attempts}, and maxretries {named} allow more after those outcomes"
+    if disposition in pol.limits:
+        done = retry.parse_counts(row.get("outcomes")).get(disposition, 0)
+        text = (f"{done} of {pol.limits[disposition]} attempts ended {retry.outcome_name(disposition)} "
+                f"(maxretries); {attempts} attempts in all")
+    return (attempts < pol.max_total_attempts(), "attempts", text)
+
+
+def _retry_reason(c: "Campaign", row: dict, now: _dt.datetime, last: Optional[_dt.datetime], attempts: int,
+                  disposition: int) -> Reason:
+    """Also names the setting that decides the delay: `retry` for its outcome, or attemptsdelay."""
+    pol = retry.policy(c)
+    delay = pol.delay(disposition)
+    rule = (f"retry {retry.outcome_name(disposition)}:{delay}s" if disposition in pol.delays
+            else f"attemptsdelay = {delay} s")
     nextcall = row.get("nextcall")
     if nextcall not in (None, "") and int(nextcall) > now.timestamp() and row.get("state") in (None, WAITING):
         when = _dt.datetime.fromtimestamp(int(nextcall), zn.UTC)
         return (False, "retry delay", f"next attempt not before {when:%Y-%m-%d %H:%M:%S} UTC "
-                                      f"(attemptsdelay = {delay} s)")
+                                      f"({rule})")
     if attempts == 0 or last is None:
         return (True, "retry delay", "never attempted")
     due = last + _dt.timedelta(seconds=delay)
     if nextcall in (None, "") and due > now:
         return (False, "retry delay", f"last attempt {last:%Y-%m-%d %H:%M:%S} UTC; next not before "
-                                      f"{due:%Y-%m-%d %H:%M:%S} UTC (attemptsdelay = {delay} s)")
-    return (True, "retry delay", f"last attempt {last:%Y-%m-%d %H:%M:%S} UTC, attemptsdelay = {delay} s elapsed")
+                                      f"{due:%Y-%m-%d %H:%M:%S} UTC ({rule})")
+    return (True, "retry delay", f"last attempt {last:%Y-%m-%d %H:%M:%S} UTC, {rule} elapsed")
 
 
 def dialable(reasons: List[Reason]) -> bool:

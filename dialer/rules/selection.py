@@ -5,7 +5,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from .. import model
-from . import timeslot as ts, zones as zn
+from . import retry, timeslot as ts, zones as zn
 from .filterexpr import Col, Filter, Lit, Node
 
 if TYPE_CHECKING:
@@ -138,7 +138,9 @@ def build_selection(c: "Campaign", now_utc, lead_zones: Optional[Sequence[str]] 
     else:
         zones = open_zones_for(c, now_utc, lead_zones)
     return model.Selection(
-        attempts=c.attempts,
+        # With maxretries a lead may go beyond `attempts`; which one is done is decided when its
+        # result is written (rules.retry), this only must not hide one still callable.
+        attempts=retry.policy(c).max_total_attempts(),
         orderby=c.orderby,
         skip=c.skip,
         not_updated_since=None if c.calltoday else day_start(c, now_utc),

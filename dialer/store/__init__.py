@@ -12,6 +12,7 @@ from .dump import DumpMixin
 from .errors import StoreError, StoreNotWritable, StoreUnavailable
 from .history import HistoryEntry, HistoryMixin
 from .importer import ImportMixin, ImportReport
+from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
 from .zonefill import ZoneFillMixin
 
@@ -22,7 +23,8 @@ __all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavai
            "HistoryEntry"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, ZoneFillMixin, HistoryMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, HistoryMixin,
+            StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):

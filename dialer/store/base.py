@@ -113,11 +113,25 @@ class StoreBase:
             return self.d.q(name)
         if not self.table_exists(name):
             raise StoreError(f"campaign {name!r} does not exist (create it with: dialer -c {name} -a create)")
-        if "state" not in self.columns(name):
+        have = self.columns(name)
+        if "state" not in have:
             raise StoreError(f"table {name!r} has no dialer columns (a table of the original dialer?); "
                              f"convert it with: dialer -c {name} -a upgrade")
+        self._add_late_columns(name, have)
         self._known.add(name)
         return self.d.q(name)
+
+    def _add_late_columns(self, name, have):
+        """Columns this version added to the schema, added to a table created before it."""
+        types = dict(schema.CAMPAIGN_COLUMNS)
+        for col in schema.LATE_COLUMNS:
+            if col in have:
+                continue
+            try:
+                self.execute(f"ALTER TABLE {self.d.q(name)} ADD COLUMN {self.d.q(col)} {types[col]}")
+            except StoreError:
+                if col not in self.columns(name):   # else another process added it meanwhile
+                    raise
 
     def columns(self, table):
         sql, params = self.d.columns_sql(table)

@@ -15,12 +15,13 @@ from .base import sqltime
 from .errors import StoreError
 
 TEXT_MAX = 255
-LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channelid"
+LEAD_COLS = "id, phone, param, attempts, pickups, disposition, timezone, channelid, outcomes"
 
 
 def _lead(r):
     return Lead(id=int(r[0]), phone=r[1], param=r[2] or "", attempts=int(r[3]), pickups=int(r[4]),
-                disposition=int(r[5]), timezone=r[6] or "", channelid=ChannelId(r[7]) if r[7] else None)
+                disposition=int(r[5]), timezone=r[6] or "", channelid=ChannelId(r[7]) if r[7] else None,
+                outcomes=r[8] or "")
 
 
 def _text(v):
@@ -185,7 +186,7 @@ class ClaimsMixin:
     def record(self, name: str, lead_id: int, owner: str, outcome: Outcome, now: float,
                attemptsdelay: int) -> bool:
         """Write an attempt's result as given (its disposition already went through
-        codes.final_code) and release the claim; False if `owner` no longer holds it."""
+        rules.retry.decide) and release the claim; False if `owner` no longer holds it."""
         t = self.campaign(name)
         code = int(outcome.disposition)
         state, nextcall = _next_state(code, max(0, int(attemptsdelay or 0)), math.ceil(now))
@@ -194,9 +195,10 @@ class ClaimsMixin:
             ok = self.execute(
                 f"UPDATE {t} SET disposition = ?, state = ?, reason = ?, cause = ?, "
                 f"duration = ?, result = ?, pickups = pickups + ?, nextcall = ?, owner = NULL, lease = NULL, "
-                f"channelid = NULL{self.d.set_lastupdated} WHERE id = ? AND owner = ? AND state = ?",
+                f"channelid = NULL, outcomes = COALESCE(?, outcomes){self.d.set_lastupdated} "
+                f"WHERE id = ? AND owner = ? AND state = ?",
                 [code, state, _text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
-                 _text(outcome.result), 1 if outcome.picked_up else 0, nextcall,
+                 _text(outcome.result), 1 if outcome.picked_up else 0, nextcall, outcome.outcomes,
                  lead_id, owner, schema.ACTIVE]).rowcount == 1
             self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
                          "AND owner = ?", (name, lead_id, owner))

@@ -43,7 +43,11 @@ CAMPAIGN_COLUMNS = (
     # Stored (not virtual) so the default order can be indexed on MariaDB, which has no
     # expression indexes.
     ("ap", "INT GENERATED ALWAYS AS (attempts + pickups) STORED"),
+    # Attempts per retryable outcome, "-4:2 -2:1" (rules/retry.py); added to older tables on
+    # first use (StoreBase.campaign), since a constant default needs no rewrite of the rows.
+    ("outcomes", "VARCHAR(100) NOT NULL DEFAULT ''"),
 )
+LATE_COLUMNS = ("outcomes",)
 # What `dump` prints: the original's columns, then the lead's zone data.
 DUMP_COLUMNS = ("id", "phone", "datetime", "attempts", "pickups", "disposition", "reason", "duration",
                 "param", "result", "cause", "lastupdated", "timezone", "areacode", "zipcode")

@@ -15,10 +15,13 @@ class StatsMixin:
         rows = self.rows(
             f"SELECT {hint}state, disposition, attempts, COUNT(*), SUM(pickups), SUM(pickups > 0) "
             f"FROM {t} GROUP BY state, disposition, attempts{nosort}")
-        due = int(self.scalar(f"SELECT COUNT(*) FROM {t} WHERE state = ? AND nextcall <= ?",
-                              (schema.WAITING, now)))
+        due_by = {int(d): int(n) for d, n in self.rows(
+            f"SELECT disposition, COUNT(*) FROM {t} WHERE state = ? AND nextcall <= ? GROUP BY disposition",
+            (schema.WAITING, now))}
+        due = sum(due_by.values())
         total = dialable = waiting = in_progress = pickups = picked = attempted = 0
         final = {}
+        waiting_by = {}     # retry time not reached yet, by the outcome that set it
         by_code = {}
         hist = {}
         for state, disp, att, n, pk, pk_leads in rows:
@@ -35,6 +38,7 @@ class StatsMixin:
                 dialable += n
             elif state == schema.WAITING:
                 waiting += n
+                waiting_by[disp] = waiting_by.get(disp, 0) + n
             elif state == schema.ACTIVE:
                 in_progress += n
             else:
@@ -42,6 +46,10 @@ class StatsMixin:
 
         dialable += due
         waiting -= due
+        for disp, n in due_by.items():
+            waiting_by[disp] -= n
+            if not waiting_by[disp]:
+                del waiting_by[disp]
 
         def named(d):
             return [{"code": c, "name": codes.code_name(c), "count": d[c]} for c in sorted(d)]
@@ -54,6 +62,7 @@ class StatsMixin:
             "in_progress": in_progress,
             "final": sum(final.values()),
             "final_by_code": named(final),
+            "waiting_by_code": named(waiting_by),
             "by_code": named(by_code),
             "attempts_histogram": [{"attempts": a, "count": hist[a]} for a in sorted(hist)],
             "attempted": attempted,
@@ -63,19 +72,23 @@ class StatsMixin:
         }
 
 
+def _by_code(out, items):
+    for c in items:
+        out.append(f"  {c['code']:>3}  {c['name']:<40} {c['count']}")
+
+
 def format_table(st):
     """The human-readable statistics table."""
     out = [f"campaign          {st['campaign']}",
            f"total             {st['total']}",
            f"dialable now      {st['dialable_now']}",
-           f"waiting (retry)   {st['waiting']}",
-           f"in progress       {st['in_progress']}",
-           f"final             {st['final']}"]
-    for c in st["final_by_code"]:
-        out.append(f"  {c['code']:>3}  {c['name']:<40} {c['count']}")
+           f"waiting (retry)   {st['waiting']}"]
+    _by_code(out, st.get("waiting_by_code", ()))
+    out += [f"in progress       {st['in_progress']}",
+            f"final             {st['final']}"]
+    _by_code(out, st["final_by_code"])
     out.append("by return code")
-    for c in st["by_code"]:
-        out.append(f"  {c['code']:>3}  {c['name']:<40} {c['count']}")
+    _by_code(out, st["by_code"])
     out.append("attempts")
     for h in st["attempts_histogram"]:
         out.append(f"  {h['attempts']:>3}  {h['count']}")

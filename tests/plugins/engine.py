@@ -4,6 +4,7 @@ process against a real dialer-pbxsim, with helpers to read the leads back.
     env = dial(scenario={...}, campaign="maxlines=5\\n...", leads=["100", ("200", "p")])
     env.run()                  # `dialer` in the foreground until done -> CompletedProcess
     proc = env.service()       # `dialer --service` in the background (Popen); env.stop(proc)
+                               # (through tests.harness.dialer_at: clock="START:SPEED", SIGUSR2 hangs)
     env.leads()                # {phone: row dict} from the campaign table
 """
 import os
@@ -71,14 +72,13 @@ class DialEnv:
     def env(self):
         e = dict(os.environ)
         e.pop("DIALER_CONFIG", None)
-        e["DIALER_TEST_HOOKS"] = "1"
         return e
 
     def run(self, *args, timeout=120, check=0):
         return self.cli(*args, check=check, timeout=timeout)
 
-    def service(self, *args, env=None):
-        cmd = [sys.executable, "-m", "dialer.cli", "-C", str(self.conf), "--service", *args]
+    def service(self, *args, env=None, clock="real"):
+        cmd = [sys.executable, "-m", "tests.harness.dialer_at", clock, "--", "-C", str(self.conf), "--service", *args]
         log = open(self.tmp / f"service-{time.monotonic_ns()}.log", "w+")
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or self.env())
         proc.logfile = log
@@ -137,3 +137,19 @@ def dial(dialer_conf, pbxsim):
     yield make
     for env in envs:
         env.cleanup()
+
+
+@pytest.fixture
+def engine_rig():
+    """EngineRig(env) factories (tests/harness/engine.py): the engine in this process on a
+    manual clock; stopped at the end of the test."""
+    from tests.harness.engine import EngineRig
+    rigs = []
+
+    def make(env, **kw):
+        rig = EngineRig(env, **kw)
+        rigs.append(rig)
+        return rig
+    yield make
+    for rig in rigs:
+        rig.stop()

@@ -102,6 +102,12 @@ def exercise(metrics, campaigns=("sales", "support")):
             metrics.attempt_finished(name, 12 if answered else -1, outcome,
                                      answer_delay=4.5 if answered else None,
                                      duration=75.0 if answered else None)
+    from dialer.trunkhealth import FAILURE_KINDS
+    metrics.add_trunk("carrier")
+    metrics.set_trunk_state("carrier", "open")
+    for kind in FAILURE_KINDS:
+        metrics.trunk_failure("carrier", kind)
+    metrics.trunk_uncounted("carrier", 3)
     metrics.set_ami_connected(True)
     metrics.set_ami_connected(False)
     metrics.set_ami_connected(True)
