@@ -144,3 +144,20 @@ def test_kill_9_readopted_lost_and_released_attempts_get_one_row_each(dial):
     assert env.stop(proc) == 0, env.output(proc)
     hist = check_history(env, rows)
     assert len(hist) == 25 and sum(h["disposition"] == 12 for h in hist) == 15
+
+
+def test_trunk_failures_put_back_uncounted_write_no_row(dial):
+    """An attempt the trunk breaker puts back does not count, and its number is used again by
+    the next claim: the history has the counted attempts only, each once."""
+    leads = [f"70{i:02d}" for i in range(12)]
+    env = dial({"default": {"outcome": "answer", "ring": 0.05, "talk": 0.1, "status": 12},
+                "rules": [{"until": 2, "outcome": "congestion"}]}, leads=leads, campaign="maxlines=2\nmaxcaps=1\n",
+               general="loopms=100\ntrunkfailures=3\ntrunkbackoff=0.5\ntrunkbackoffmax=1\ntrunkprobes=1\n")
+    proc = env.service()
+    rows = env.wait_for(lambda: settled(env) if len(env.leads()) == len(leads) else None, proc=proc, timeout=90,
+                        what="every lead called")
+    assert env.stop(proc) == 0, env.output(proc)
+    failed = [r for r in env.sim.records() if r.get("outcome") == "congestion"]
+    assert failed and all(r["attempts"] == 1 for r in rows.values())
+    hist = check_history(env, rows)
+    assert len(hist) == len(leads) and all(h["disposition"] == 12 and h["attempt"] == 1 for h in hist)
