@@ -19,7 +19,8 @@ CAMPAIGN_ACTIONS = ("create", "drop", "truncate", "upgrade", "repare", "file", "
 DB_ACTIONS = ("createdatabase", "dropdatabase")
 LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
                      for op in ("add", "delete", "import", "count", "dump"))
-ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS
+HISTORY_ACTIONS = ("history", "report", "historydump", "history-purge")
+ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS
 
 DESCRIPTION = """\
 actions (-a):
@@ -33,6 +34,9 @@ actions (-a):
   upgrade         add the dialer's columns to a campaign table of the original dialer
   dnc-add/-delete/-import/-count/-dump                 the global do-not-call list
   blacklist-add/-delete/-import/-count/-dump -c TABLE  a blacklist table
+  history -p PHONE  every attempt to a number    historydump   the attempt history as CSV
+  report [--from DATE --to DATE] [--by hour|day]  attempts, answers, codes per period (no -c: all)
+  history-purge [-p DAYS]  delete attempts older than historydays
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
 --check-config: load the configuration, print its campaigns and warnings, start nothing
   (--as DEST FILE: check FILE as if installed at DEST, the main file or one in dialer.d).
@@ -66,7 +70,10 @@ def build_parser():
     p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
     p.add_argument("-k", "--clipping", action="store_true",
                    help="accepted for compatibility; no effect (each result is written once anyway)")
-    p.add_argument("--format", choices=("table", "json"), default="table", help="statistics output")
+    p.add_argument("--format", choices=("table", "json", "csv"), help="statistics, history, report output")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
+    p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
     p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running); "
                    "--check-config: print every setting and where it comes from")
@@ -237,9 +244,13 @@ def _drop(st, cfg, args, action):
 
 
 def _upgrade(st, cfg, args, action):
+    from .store.history_schema import HISTORY_TABLE
     name = _campaign(args, action)
+    had_history = st.exists(name) and st.table_exists(HISTORY_TABLE)
     added = st.upgrade_campaign(name)
     print(f"campaign {name} upgraded: added {', '.join(added)}" if added else f"campaign {name} is up to date")
+    if not had_history:
+        print(f"history table {HISTORY_TABLE} added")
     return EXIT_OK
 
 
@@ -411,10 +422,19 @@ def _lists(st, cfg, args, action):
     return EXIT_OK
 
 
+def _history(st, cfg, args, action):
+    from . import history_cli
+    try:
+        return history_cli.run(st, cfg, args, action)
+    except history_cli.UsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 ACTION_HANDLERS = {
     "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate, "upgrade": _upgrade,
     "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
     "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
+    "history": _history, "report": _history, "historydump": _history,
 }
 
 if __name__ == "__main__":

@@ -44,3 +44,6 @@ _.held
 _.leads_without_zone
 _.set_zones
 _.watchdog_interval    # notify.py: pending removal by the engine's owner (issue 15 §5)
+
+# -- store/history.py HistoryEntry: a column filled through HistoryEntry(**fields) -------------
+_.causecode

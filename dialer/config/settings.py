@@ -93,6 +93,8 @@ SETTINGS = (
     Setting("leaseseconds", G, t.duration("s", 1), 300,
             "Seconds a claimed lead stays reserved to this dialer without being renewed."),
     Setting("loopms", G, t.duration("ms", 1), 1000, "Period of the engine's dialing iteration, in milliseconds."),
+    Setting("historydays", G, t.integer(0), 400,
+            "Days the attempt history (dialer_history) is kept; older attempts are purged; 0 = keep forever."),
     Setting("trunkbreaker", G, t.boolean, True,
             "Hold calls back on a trunk whose calls fail on the trunk side, and do not count those attempts."),
     Setting("trunkfailures", G, t.integer(1), 20, "Consecutive trunk failures that open a trunk."),

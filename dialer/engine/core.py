@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from .. import codes
 from ..attempt import is_shutdown_hangup
+from ..history_purge import HistoryPurger
 from ..journal import Journal
 from ..trunkguard import TrunkGuard
 from .calls import CallTable
@@ -67,11 +68,14 @@ class Engine:
         self.reload_error = None
         self.last_status = None
         self._handlers = {}
+        self.purger = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         if self.db.open():
             self.results.flush_journal()
+        self.purger = HistoryPurger(self.db.factory, self.cfg.general.historydays)
+        self.purger.start()
         self.results.open_calllog(self.cfg.general)
         self.link.start()
         self.next_tick = self.mono()
@@ -79,6 +83,8 @@ class Engine:
     def close(self) -> None:
         try:
             self.link.stop()
+            if self.purger:
+                self.purger.stop()
         finally:
             self.db.close()
             self.results.close()

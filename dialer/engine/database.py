@@ -34,6 +34,7 @@ class Database:
         try:
             self.store = self.factory()
             self.store.ping()
+            self.store.ensure_history()     # a database made before the history table
         except (StoreUnavailable, StoreNotWritable) as exc:
             self.lost(exc)
             return False
@@ -80,6 +81,7 @@ class Database:
         try:
             self.store = self.factory()
             self.store.probe_write()
+            self.store.ensure_history()
         except StoreError as exc:
             self.retry_at = self.mono() + 2.0
             self._close()

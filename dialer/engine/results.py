@@ -10,6 +10,7 @@ from ..journal import Journal
 from ..model import Lead, Outcome
 from ..rules import retry
 from ..store import StoreError, StoreNotWritable, StoreUnavailable
+from ..store.history import attempt_facts
 from ..trunkguard import NOT_COUNTED, TrunkGuard
 from .database import Database
 from .state import Campaigns, Stats
@@ -66,6 +67,8 @@ class ResultWriter:
         while a failure streak is undecided, or put back without counting (trunkguard.py)."""
         camp = self.campaigns.settings(att.campaign)
         detail = f"{camp.dialformat}: {outcome.reason}" + (f", {outcome.cause}" if outcome.cause else "")
+        facts = self._facts(att.campaign, att.lead, now, att)
+        outcome = replace(outcome, extra={**outcome.extra, "history": facts})
         self.settle(self.trunks.finished(camp.trunk, trunkhealth.classify_attempt(att, lost),
                                          (att.campaign, att.lead, outcome, now), detail))
 
@@ -78,13 +81,24 @@ class ResultWriter:
 
     def record(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
         """The attempt's result, with the code its lead keeps (rules.retry.decide), counted now
-        and written at the next write()."""
+        and written at the next write(), with its history row (see _facts)."""
         counts, same = retry.count_outcome(lead.outcomes, outcome.disposition)
         final, _ = retry.decide(self.policy(name), outcome.disposition, lead.attempts, same, now)
-        outcome = replace(outcome, disposition=final, outcomes=counts)
+        extra = outcome.extra if "history" in outcome.extra else {**outcome.extra,
+                                                                 "history": self._facts(name, lead, now)}
+        outcome = replace(outcome, disposition=final, outcomes=counts, extra=extra)
         self.stats.by_code[final] = self.stats.by_code.get(final, 0) + 1
         self._finished(name, lead, final, outcome)
         self.pending.append((name, lead.id, outcome, now))
+
+    def _facts(self, name: str, lead: Lead, now: float, att=None) -> dict:
+        """The attempt's history facts, carried in outcome.extra["history"] to the write (through
+        the journal too). Without a call of ours (re-adopted after a restart, lost, invalid,
+        given up) the originate time is the lead row's `datetime`, read when it is written.
+        A put-back attempt (not counted) writes no row: the next claim reuses its number."""
+        return attempt_facts(lead, self.owner, self.campaigns.settings(name).trunk,
+                             att.started if att and not att.adopted else None,
+                             (att.ended_at if att else None) or now, None, att.answered_at if att else None)
 
     def _put_back(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
         """A trunk failure: the lead goes back as it was, the attempt not counted."""
@@ -169,8 +183,8 @@ class ResultWriter:
     def _record_one(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
         if outcome.extra.get("not_counted"):
             return self.db.store.put_back(name, self.owner, [lead_id], outcome.reason, now) == 1
-        return self.db.store.record(name, lead_id, self.owner, outcome, now,
-                                    self.policy(name).delay(outcome.disposition))
+        return self.db.store.record_attempt(name, lead_id, self.owner, outcome, now,
+                                            self.policy(name).delay(outcome.disposition))
 
     def _write_alone(self, name: str, lead_id: int, outcome: Outcome, now: float) -> bool:
         """One result in its own transaction; a campaign-level error drops it (kept, it would

@@ -10,6 +10,7 @@ from .claims import ClaimsMixin
 from .dialect import for_engine
 from .dump import DumpMixin
 from .errors import StoreError, StoreNotWritable, StoreUnavailable
+from .history import HistoryEntry, HistoryMixin
 from .importer import ImportMixin, ImportReport
 from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
@@ -18,10 +19,12 @@ from .zonefill import ZoneFillMixin
 if TYPE_CHECKING:
     from ..config import General
 
-__all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table"]
+__all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table",
+           "HistoryEntry"]
 
 
-class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, StoreBase):
+class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, HistoryMixin,
+            StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):
@@ -32,4 +35,8 @@ class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBack
 
 def open_store(general: "General") -> Store:
     """A Store for cfg.general; nothing is connected until the first operation."""
-    return Store(for_engine(general))
+    st = Store(for_engine(general))
+    days = getattr(general, "historydays", None)
+    if days is not None:
+        st.historydays = int(days)
+    return st

@@ -53,6 +53,7 @@ class AdminMixin:
         have = self.columns(name)
         missing = [(c, t) for c, t in schema.CAMPAIGN_COLUMNS if c not in have]
         if not missing:
+            self.ensure_globals()   # tables added by later versions (the history)
             return []
         if self.d.name != "mysql":
             raise StoreError(f"campaign {name!r}: upgrade is for MariaDB/MySQL tables of the original dialer")

@@ -178,6 +178,7 @@ class ClaimsMixin:
         with self.write_tx():
             for i in range(0, len(ids), 500):
                 part = ids[i:i + 500]
+                self.history_released(name, t, part, reason, max_attempts, still, now_i)   # same rows, same tx
                 by_code = {}
                 for lead_id, attempts in self.rows(
                         f"SELECT id, attempts FROM {t} WHERE state = ? AND id IN {_in(part)}",

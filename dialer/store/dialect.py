@@ -135,6 +135,15 @@ class MySQL:
         import pymysql.cursors
         return conn.cursor(pymysql.cursors.SSCursor)
 
+    @staticmethod
+    def distinct_sql(table, col):
+        # A loose index scan: one probe per distinct value of the index's first column.
+        return f"SELECT DISTINCT {col} FROM {table} ORDER BY {col}"
+
+    @staticmethod
+    def delete_oldest_sql(table, where, order):
+        return f"DELETE FROM {table} WHERE {where} ORDER BY {order} LIMIT ?"
+
     def bulk_load(self, cur, table, columns, rows_file, ignore=False):
         """LOAD DATA LOCAL INFILE a tab-separated file we wrote ourselves; returns rows added."""
         cols = ", ".join(self.q(c) for c in columns)
@@ -244,7 +253,7 @@ class SQLite:
         return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 
     def columns_sql(self, table):
-        return "SELECT name FROM pragma_table_info(?)", (table,)
+        return "SELECT name FROM pragma_table_xinfo(?)", (table,)   # xinfo: with generated columns (ap)
 
     def create_database(self, store):
         d = os.path.dirname(os.path.abspath(self.path))
@@ -264,6 +273,18 @@ class SQLite:
 
     def streaming_cursor(self, conn):
         return conn.cursor()
+
+    @staticmethod
+    def distinct_sql(table, col):
+        # No loose index scan in SQLite: skip from one value to the next along the index.
+        return (f"WITH RECURSIVE v(x) AS (SELECT MIN({col}) FROM {table} UNION ALL "
+                f"SELECT (SELECT MIN({col}) FROM {table} WHERE {col} > v.x) FROM v WHERE v.x IS NOT NULL) "
+                "SELECT x FROM v WHERE x IS NOT NULL")
+
+    @staticmethod
+    def delete_oldest_sql(table, where, order):
+        # No DELETE ... LIMIT in Debian's SQLite build.
+        return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY {order} LIMIT ?)"
 
 
 def for_engine(general: "General") -> Union[MySQL, SQLite]:

@@ -25,7 +25,7 @@ class DumpMixin:
         t = self.list_table(table)
         return self._stream(f"SELECT phone FROM {t} ORDER BY phone", ("phone",), out, header)
 
-    def _stream(self, sql, cols, out, header):
+    def _stream(self, sql, cols, out, header, params=(), convert=None):
         w = csv.writer(out, lineterminator="\r\n")
         if header:
             w.writerow(cols)
@@ -35,13 +35,15 @@ class DumpMixin:
         n = 0
         try:
             cur = self.d.streaming_cursor(conn)
-            cur.execute(self.d.sql(sql))
+            cur.execute(self.d.sql(sql), tuple(params))
             while True:
                 rows = cur.fetchmany(2000)
                 if not rows:
                     break
-                w.writerows([[_cell(v) for v in r] for r in rows])
                 n += len(rows)
+                if convert is not None:
+                    rows = map(convert, rows)
+                w.writerows([[_cell(v) for v in r] for r in rows])
             cur.close()
         except (OSError, KeyboardInterrupt):
             raise   # the output side (a closed pipe, a full disk), not the database
