@@ -11,10 +11,6 @@ class ReturnCode:
     code: int
     name: str
 
-    @property
-    def retryable(self) -> bool:
-        return is_retryable(self.code)
-
 
 # The manual's "Dialer Call Return Codes", verbatim names.
 RETURN_CODES = {c.code: c for c in (

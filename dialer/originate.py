@@ -75,9 +75,8 @@ def build(camp, lead: Lead, chan_id: ChannelId) -> Tuple[Dict[str, str], Dict[st
     for pair in camp.chanvars:
         # A bare `chanvar=NAME` names the variable that receives the lead's param.
         variables[pair.name] = param if pair.value is None else pair.value
-    for n, header in enumerate((camp.sipheader1, camp.sipheader2), start=1):
-        if header:
-            variables[f"__SIPADDHEADER{n:02d}"] = str(header)
+    for n, header in enumerate(camp.sipheaders, start=1):
+        variables[f"__SIPADDHEADER{n:02d}"] = str(header)
     for key, value in list(headers.items()) + list(variables.items()):
         check_value(key, str(value))
     return headers, variables

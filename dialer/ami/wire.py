@@ -102,11 +102,6 @@ def encode_action(action, headers=(), variables=None):
     return b"\r\n".join(out) + b"\r\n\r\n"
 
 
-def redact(headers):
-    """Headers safe to log: the login secret never reaches a log."""
-    return {k: ("********" if k.lower() == "secret" else v) for k, v in headers.items()}
-
-
 class Message(ManagerMsg):
     """One received AMI message (an event, or a response: see `Response`).
 

@@ -25,9 +25,6 @@ class Message:
                 return h[n + 1:].lstrip(" \t")
         return default
 
-    def has(self, key):
-        return self.get(key, None) is not None
-
     def getall(self, key):
         key = key.lower()
         n = len(key)
