@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from dialer import codes
+from dialer.model import campaign_key
 from dialer.store.history_schema import COLUMN_NAMES, HISTORY_TABLE
 
 pytestmark = pytest.mark.slow
@@ -28,17 +29,19 @@ def settled(env, n=1):
     return rows if rows and all(r["attempts"] >= n and r["owner"] is None for r in rows.values()) else None
 
 
-def check_history(env, rows, *sims, released=()):
-    """One history row per call pbxsim saw (plus the released attempts that never reached it),
-    each attempt once, the last one of each lead equal to the lead row."""
+def check_history(env, rows, *sims, released=(), put_back=()):
+    """One history row per call pbxsim saw (plus the released attempts that never reached it,
+    minus the put-back ones, which do not count), each attempt once, the last one of each lead
+    equal to the lead row."""
     hist = history(env)
-    calls = {r["channelid"]: r for sim in (sims or (env.sim,)) for r in sim.records() if r.get("channelid")}
+    calls = {r["channelid"]: r for sim in (sims or (env.sim,)) for r in sim.records()
+             if r.get("channelid") and r["channelid"] not in put_back}
     by_cid = collections.Counter(h["channelid"] for h in hist)
     assert max(by_cid.values()) == 1, [c for c, n in by_cid.items() if n > 1]
     assert set(by_cid) == set(calls) | set(released), (set(by_cid) ^ (set(calls) | set(released)))
     for h in hist:
         call = calls.get(h["channelid"])
-        assert h["channelid"] == f"d-{env.name}-{h['lead_id']}-{h['attempt']}"
+        assert h["channelid"].startswith(f"d-{campaign_key(env.name)}-{h['lead_id']}-{h['attempt']}-"), h
         if call is None:
             continue
         assert h["phone"] == call["number"]
@@ -159,5 +162,5 @@ def test_trunk_failures_put_back_uncounted_write_no_row(dial):
     assert env.stop(proc) == 0, env.output(proc)
     failed = [r for r in env.sim.records() if r.get("outcome") == "congestion"]
     assert failed and all(r["attempts"] == 1 for r in rows.values())
-    hist = check_history(env, rows)
+    hist = check_history(env, rows, put_back={r["channelid"] for r in failed})
     assert len(hist) == len(leads) and all(h["disposition"] == 12 and h["attempt"] == 1 for h in hist)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.model import campaign_key
+
 pytestmark = pytest.mark.slow
 
 UTC = dt.timezone.utc
@@ -93,12 +95,13 @@ class SimRun:
         """The real instant at which the engine clock read `start`. Each lead's last claim
         is in the table (engine time, whole seconds) and in the record (real time, a little
         later): the smallest difference is the closest to the claim itself."""
-        by_cid = {r["channelid"]: r for r in self.records}
+        # The ChannelId up to its lead and attempt (model.ChannelId: installation and claim time follow).
+        by_cid = {r["channelid"].rsplit("-", 2)[0]: r for r in self.records}
         offsets = []
         for row in self.rows.values():
             if not row["attempts"]:
                 continue
-            rec = by_cid.get(f"d-{self.env.name}-{row['id']}-{row['attempts']}")
+            rec = by_cid.get(f"d-{campaign_key(self.env.name)}-{row['id']}-{row['attempts']}")
             assert rec is not None, ("a claimed lead was never originated", row)
             offsets.append(rec["start"] - (self.claimed_at(row) - self.start) / self.speed)
         assert offsets, "nothing was dialled:\n" + self.log
