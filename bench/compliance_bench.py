@@ -176,7 +176,6 @@ def run(args):
 
 def check(rows, records, zone_of, start, args):
     oracle_zone = (lambda p: "UTC") if args.wrong_oracle else zone_of.get
-    by_cid = {r["channelid"]: r for r in records}
     ids = {}
     # Each lead's last claim, exactly (engine time) - and its Originate, to calibrate the mapping.
     table_bad, called, offsets = [], 0, []
@@ -188,12 +187,13 @@ def check(rows, records, zone_of, start, args):
         if not is_open(t, oracle_zone(phone)):
             table_bad.append((phone, oracle_zone(phone), dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat()))
         ids[phone] = (attempts, t)
-    # Calibration: the channel id carries the attempt; match the last one.
+    # Calibration: the channel id carries the attempt (d-<campaign>-<lead>-<attempt>-<installation>-<time>.);
+    # match the last one.
     per_phone = {}
     for r in records:
         per_phone.setdefault(r["number"], []).append(r)
     for phone, (attempts, t) in ids.items():
-        recs = [r for r in per_phone.get(phone, ()) if r["channelid"].endswith(f"-{attempts}")]
+        recs = [r for r in per_phone.get(phone, ()) if r["channelid"].rsplit("-", 2)[0].endswith(f"-{attempts}")]
         if recs:
             offsets.append(recs[0]["start"] - (t - start) / args.speed)
     t0 = min(offsets)

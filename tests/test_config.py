@@ -1,5 +1,4 @@
 """Loading dialer.conf: the manual's file, layering with dialer.d, comments, errors, warnings, secrets."""
-import dataclasses
 import os
 
 import pytest

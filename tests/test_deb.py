@@ -141,7 +141,7 @@ def test_upgrade_never_stops_or_restarts_the_service(deb, tmp_path):
     assert "postinst" in scripts
     for name, text in scripts.items():
         for verb in ("stop", "start", "restart", "try-restart"):
-            assert f"deb-systemd-invoke {verb}" not in text and f"deb-systemd-invoke $_dh_action" not in text, name
+            assert f"deb-systemd-invoke {verb}" not in text and "deb-systemd-invoke $_dh_action" not in text, name
     assert "deb-systemd-helper enable" in scripts["postinst"]
 
 

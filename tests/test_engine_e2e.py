@@ -58,7 +58,7 @@ def test_every_outcome_of_the_captures_gets_its_return_code(dial, driver):
 def test_foreground_run_ends_after_the_last_call_and_burns_retryable_leads(dial):
     env = dial({"default": {"outcome": "busy"}}, leads=["2001", "2002", "2003"],
                campaign="attempts=3\nattemptsdelay=1\n")
-    proc = env.run(timeout=60)
+    env.run(timeout=60)
     rows = env.leads()
     for row in rows.values():
         assert row["attempts"] == 3 and row["disposition"] == codes.BURNED, row

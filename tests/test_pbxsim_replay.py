@@ -158,7 +158,7 @@ def actions_22(msgs):
                 channel = begin["DestChannel"].split("/")[0] + "/" + begin["DialString"]
             else:
                 channel = orr["Channel"]
-            h = [f"Action: Originate", f"ActionID: {aid}", f"Channel: {channel}"]
+            h = ["Action: Originate", f"ActionID: {aid}", f"Channel: {channel}"]
             if orr and "Context" in orr:
                 h += [f"Context: {orr['Context']}", f"Exten: {orr['Exten']}", "Priority: 1"]
             elif orr:

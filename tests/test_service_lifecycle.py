@@ -3,7 +3,6 @@ engine and stop, and its Prometheus endpoint with real values after a campaign.
 
 No systemd here: the test binds the notification socket itself (fake_systemd) and runs the real
 `dialer --service` process against dialer-pbxsim and MariaDB."""
-import os
 import signal
 import time
 

@@ -19,7 +19,7 @@ import functools
 import os
 import re
 import zoneinfo
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 from .timeslot import MINUTES_PER_DAY, Timeslot
 
