@@ -2,6 +2,7 @@
 
 Both are read by every node and by the web console, so each read is one small query over a
 table with a row per paused campaign or per node, never a scan of anything large."""
+import datetime as _dt
 import json
 import time
 from typing import Dict, List, Tuple
@@ -15,6 +16,11 @@ def _check_name(value, what):
     if not isinstance(value, str) or not value or len(value) > NAME_MAX or not value.isprintable():
         raise StoreError(f"invalid {what} {value!r}: expected 1 to {NAME_MAX} printable characters")
     return value
+
+
+def describe_pause(user: str, since: float) -> str:
+    """How a pause is shown to people (statistics, the heartbeat's campaign state)."""
+    return f"paused by {user} since {_dt.datetime.fromtimestamp(since):%Y-%m-%d %H:%M:%S}"
 
 
 class ControlMixin:
