@@ -20,7 +20,8 @@ DB_ACTIONS = ("createdatabase", "dropdatabase")
 LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
                      for op in ("add", "delete", "import", "count", "dump"))
 HISTORY_ACTIONS = ("history", "report", "historydump", "history-purge")
-ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS
+USER_ACTIONS = ("user-add", "user-passwd")
+ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS + USER_ACTIONS
 
 DESCRIPTION = """\
 actions (-a):
@@ -37,6 +38,8 @@ actions (-a):
   history -p PHONE  every attempt to a number    historydump   the attempt history as CSV
   report [--from DATE --to DATE] [--by hour|day]  attempts, answers, codes per period (no -c: all)
   history-purge [-p DAYS]  delete attempts older than historydays
+  user-add -p NAME --role viewer|operator|admin   a web console user (password from the terminal or stdin)
+  user-passwd -p NAME                             set a console user's password (terminal or stdin)
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
 --check-config: load the configuration, print its campaigns and warnings, start nothing
   (--as DEST FILE: check FILE as if installed at DEST, the main file or one in dialer.d).
@@ -74,6 +77,7 @@ def build_parser():
     p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
     p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
+    p.add_argument("--role", choices=("viewer", "operator", "admin"), help="user-add: the console user's role")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
     p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running); "
                    "--check-config: print every setting and where it comes from")
@@ -430,11 +434,19 @@ def _history(st, cfg, args, action):
         raise UsageError(str(exc)) from None
 
 
+def _user(st, cfg, args, action):
+    from . import user_cli
+    try:
+        return user_cli.run(st, cfg, args, action)
+    except user_cli.UsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 ACTION_HANDLERS = {
     "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate, "upgrade": _upgrade,
     "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
     "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
-    "history": _history, "report": _history, "historydump": _history,
+    "history": _history, "report": _history, "historydump": _history, "user": _user,
 }
 
 if __name__ == "__main__":
