@@ -356,45 +356,20 @@ def _statistics(st, cfg, args, action):
 
 
 def _explain(st, cfg, args, action):
-    import datetime as dt
-    name = _campaign(args, action)
-    ps = _one_param(args, action, "phone")
-    from . import leadstate
+    from .lookup import explain_phone
     from .rules import explain
-    camp = cfg.campaign(name)
-    phone = ps[0]
-    rows = st.find(name, phone)
-    if not rows:
+    name = _campaign(args, action)
+    phone = _one_param(args, action, "phone")[0]
+    leads, notes = explain_phone(st, cfg, name, phone)
+    if not leads:
         print(f"no lead with phone {phone} in campaign {name}")
         return EXIT_PARTIAL
-    blacklist = camp.blacklist
-    in_bl = False
-    if blacklist:
-        try:
-            in_bl = st.in_blacklist(blacklist, phone)
-        except Exception as exc:  # a missing table is reported, not fatal, for explain
-            from .store import StoreUnavailable
-            if isinstance(exc, StoreUnavailable):
-                raise
-            print(f"note: blacklist {blacklist}: {exc}")
-    in_dnc = st.in_dnc(phone)
-    flights = st.in_flight(phone)
-    now = dt.datetime.now(dt.timezone.utc)
-    for row in rows:
-        others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
-        reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
-                                  in_progress=row.get("state") == leadstate.ACTIVE, phone_in_progress=bool(others))
-        reasons += _trunk_reasons(cfg, camp)
+    for note in notes:
+        print(note)
+    for row, reasons in leads:
         print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
         print(explain.format_reasons(reasons))
     return EXIT_OK
-
-
-def _trunk_reasons(cfg, camp):
-    """A trunk a running dialer holds back (trunkstate.py) stops the lead too."""
-    from . import trunkstate
-    return [(not e["alive"], "trunk", trunkstate.describe(e))
-            for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == camp.trunk]
 
 
 def _lists(st, cfg, args, action):

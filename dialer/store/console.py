@@ -90,6 +90,14 @@ class ConsoleMixin:
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
+    def campaign_tables(self):
+        """Every campaign table of the database, by name (a dialer's, not an original one)."""
+        from .schema import RESERVED_PREFIX
+        from ..names import is_identifier
+        sql, params = self.d.tables_with_sql(("state", "attempts"))
+        return sorted(n for (n,) in self.rows(sql, params)
+                      if is_identifier(n) and not n.lower().startswith(RESERVED_PREFIX))
+
     # -- users ---------------------------------------------------------------------------------
     def user_add(self, name, password, role):
         check_user_name(name), check_role(role), check_password(password)
