@@ -151,6 +151,12 @@ class MySQL:
     def delete_oldest_sql(table, where, order):
         return f"DELETE FROM {table} WHERE {where} ORDER BY {order} LIMIT ?"
 
+    @classmethod
+    def upsert(cls, table, columns, key):
+        """INSERT one row, or UPDATE the row with the same `key` (a unique column)."""
+        sets = ", ".join(f"{cls.q(c)} = VALUES({cls.q(c)})" for c in columns if c != key)
+        return f"{_insert(cls, table, columns)} ON DUPLICATE KEY UPDATE {sets}"
+
     def bulk_load(self, cur, table, columns, rows_file, ignore=False):
         """LOAD DATA LOCAL INFILE a tab-separated file we wrote ourselves; returns rows added."""
         cols = ", ".join(self.q(c) for c in columns)
@@ -298,6 +304,16 @@ class SQLite:
     def delete_oldest_sql(table, where, order):
         # No DELETE ... LIMIT in Debian's SQLite build.
         return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY {order} LIMIT ?)"
+
+    @classmethod
+    def upsert(cls, table, columns, key):
+        """INSERT one row, or UPDATE the row with the same `key` (a unique column)."""
+        sets = ", ".join(f"{cls.q(c)} = excluded.{cls.q(c)}" for c in columns if c != key)
+        return f"{_insert(cls, table, columns)} ON CONFLICT ({cls.q(key)}) DO UPDATE SET {sets}"
+
+
+def _insert(d, table, columns):
+    return f"INSERT INTO {d.q(table)} ({', '.join(d.q(c) for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def for_engine(general: "General") -> Union[MySQL, SQLite]:
