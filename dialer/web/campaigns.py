@@ -10,6 +10,7 @@ import flask_login
 from .. import codes, names
 from ..lookup import explain_phone
 from ..rules import explain
+from ..store import StoreError, StoreUnavailable
 from .console import current, get_store
 from .overview import campaigns as overview, campaign_state, nodes
 from .security import audit, requires
@@ -56,12 +57,18 @@ def show(name):
     stats = st.statistics(name)
     info = campaign_state(st, cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]])
     phone = flask.request.args.get("phone", "").strip()
-    lookup = None
+    lookup = lookup_error = None
     if phone:
-        lookup = lookup_phone(st, cfg, name, phone)
+        try:
+            lookup = lookup_phone(st, cfg, name, phone)
+        except StoreError as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            lookup_error = str(exc)
     hours = hourly(st, name)
     return flask.render_template(
-        "campaign.html", name=name, stats=stats, info=info, phone=phone, lookup=lookup, hours=hours,
+        "campaign.html", name=name, stats=stats, info=info, phone=phone, lookup=lookup, lookup_error=lookup_error,
+        hours=hours,
         code_bars=[(f"{c['code']} {c['name']}", c["count"]) for c in stats["by_code"]],
         hour_bars=[(f"{time.strftime('%d %H:00', time.localtime(h))} ({b} answered)", a) for h, a, b in hours if a],
         can_write=flask_login.current_user.can("operator"))

@@ -1,10 +1,11 @@
 """What the Campaigns page and the API say about each campaign, and about the dialer nodes."""
 import time
 
-# A dialer writes its heartbeat every HEARTBEAT seconds (dialer/store/control.py); one not seen
-# for three periods is shown as stopped.
-HEARTBEAT = 5
-STALE_AFTER = 3 * HEARTBEAT
+from ..engine.runtime import HEARTBEAT_EVERY
+from ..store.control import describe_pause
+
+# A node not seen for three heartbeat periods is shown as stopped.
+STALE_AFTER = int(3 * HEARTBEAT_EVERY)
 
 
 def nodes(st, now=None):
@@ -34,8 +35,7 @@ def campaign_state(st, cfg, name, stats, paused, live_nodes):
     if stats is None:
         state = "no table in the database"
     elif name in paused:
-        user, since = paused[name]
-        state = f"paused by {user} since {time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}"
+        state = describe_pause(*paused[name])
     elif camp is None:
         state = "not in dialer.conf"
     elif not camp.active:
