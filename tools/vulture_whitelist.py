@@ -39,6 +39,7 @@ _.claim
 _.held
 _.leads_without_zone
 _.set_zones
+_.write_heartbeat      # engine/runtime.py
 _.watchdog_interval    # notify.py: the Notifier's documented API, checked by test_systemd_unit_notify
 
 # -- store/history.py HistoryEntry: a column filled through HistoryEntry(**fields) -------------
