@@ -2,8 +2,6 @@
 HTTP (login, roles, CSRF, headers, pages, upload, lists, nodes, users, audit)."""
 import time
 
-import pytest
-
 from dialer.store.control_schema import HEARTBEAT_TABLE
 from tests.conftest import run_dialer
 from tests.plugins.web import PASSWORD

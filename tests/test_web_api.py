@@ -61,6 +61,7 @@ def test_tokens_roles_and_errors(web):
         api_rows = [(r["user"], r["action"], r["address"]) for r in st.audit_rows() if r["detail"].startswith("api")]
         assert api_rows == [("oper", "resume", "127.0.0.1"), ("oper", "pause", "127.0.0.1"),
                             ("oper", "pause", "127.0.0.1")]
+        assert st.audit_rows(action="pause")[0]["detail"] == "api, already paused"
     finally:
         st.close()
 

@@ -20,6 +20,16 @@ address_family
 _.__module__           # read by pickle/repr of the generated config dataclasses (config/settings.py)
 frame                  # signal handler signature (service.py, pbxsim/__main__.py)
 
+# -- Flask, Flask-Login and Flask-WTF read these, or call them as registered hooks (dialer/web/) ---
+_.permanent            # flask.session.permanent: the session lasts PERMANENT_SESSION_LIFETIME (auth.py)
+_.login_view           # LoginManager settings (security.py)
+_.login_message
+get_id                 # flask_login.UserMixin protocol (security.User)
+_load_user             # @login_manager.user_loader (security.py)
+_csrf                  # @app.errorhandler(...) hooks (security.init)
+_down
+_store
+
 # -- data for people and for the next reader ---------------------------------------------------
 doc                    # config/settings.py Setting.doc: the meaning of each key, in the one table
 _.__doc__              # docstrings of the generated General/Campaign classes (help(), pydoc)

@@ -29,10 +29,8 @@ def api(role):
         def inner(*a, **kw):
             user = token_user()
             if user is None:
-                resp = flask.jsonify(error="a valid API token is needed: Authorization: Bearer <token>")
-                resp.status_code = 401
-                resp.headers["WWW-Authenticate"] = 'Bearer realm="dialer"'
-                return resp
+                return (flask.jsonify(error="a valid API token is needed: Authorization: Bearer <token>"), 401,
+                        {"WWW-Authenticate": 'Bearer realm="dialer"'})
             if RANK[user.role] < RANK[role]:
                 return flask.jsonify(error=f"this needs the {role} role (the token's user is {user.role})"), 403
             flask.g.api_user = user
@@ -69,11 +67,8 @@ def campaign(name):
 
 
 def _pause(name, pause):
-    name = _existing(name)
-    user = flask.g.api_user.name
-    st = get_store()
-    changed = st.pause_campaign(name, user) if pause else st.resume_campaign(name, user)
-    _audit("pause" if pause else "resume", name, "api" + ("" if changed else ", no change"))
+    name = checked_name(name)
+    changed = set_paused(name, pause, flask.g.api_user.name, via="api")
     return flask.jsonify(campaign=name, paused=pause, changed=changed)
 
 

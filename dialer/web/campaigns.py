@@ -87,28 +87,28 @@ def lookup_phone(st, cfg, name, phone):
             "notes": notes, "history": history}
 
 
-def set_paused(name, pause):
-    """Pause or resume; True when that changed something. Audited either way."""
+def set_paused(name, pause, user, via=""):
+    """Pause or resume for `user`; True when that changed something. Audited either way."""
     st = get_store()
     if not st.exists(name):
         flask.abort(404, f"campaign {name!r} has no table in the database")
-    user = flask_login.current_user.name
     changed = st.pause_campaign(name, user) if pause else st.resume_campaign(name, user)
-    audit("pause" if pause else "resume", name, "" if changed else "already " + ("paused" if pause else "running"))
+    note = "" if changed else "already " + ("paused" if pause else "running")
+    audit("pause" if pause else "resume", name, ", ".join(x for x in (via, note) if x), user=user)
     return changed
 
 
 @bp.route("/campaigns/<name>/pause", methods=["POST"])
 @requires("operator")
 def pause(name):
-    set_paused(checked_name(name), True)
+    set_paused(checked_name(name), True, flask_login.current_user.name)
     return flask.redirect(flask.url_for(".show", name=name))
 
 
 @bp.route("/campaigns/<name>/resume", methods=["POST"])
 @requires("operator")
 def resume(name):
-    set_paused(checked_name(name), False)
+    set_paused(checked_name(name), False, flask_login.current_user.name)
     return flask.redirect(flask.url_for(".show", name=name))
 
 

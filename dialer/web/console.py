@@ -32,10 +32,3 @@ def current():
 def get_store():
     return current().store()
 
-
-def campaign_config(name):
-    """The configured campaign `name`, or a 404: only campaigns of dialer.conf are shown."""
-    c = current().cfg.campaigns.get(name)
-    if c is None:
-        flask.abort(404, f"no campaign {name!r} in the configuration")
-    return c
