@@ -172,19 +172,31 @@ class Site:
         return s
 
 
+def have_campaign(st):
+    try:
+        return st.exists("camp")
+    except store_mod.StoreError:    # an SQLite file not made yet
+        return False
+
+
 @pytest.fixture
 def web(dialer_conf, tmp_path):
+    """web(extra=CONF, workers=2, general=None, conf=None) -> Site. With `conf` (a dialer.conf
+    whose database exists, e.g. a `dial` environment's), only the users are added to it."""
     started = []
 
-    def make(extra=CONF, workers=2, general=None):
-        gen = {"websecretfile": str(tmp_path / "web-secret"), "statedir": str(tmp_path)}
-        gen.update(general or {})
-        conf = dialer_conf(extra, general=gen)
+    def make(extra=CONF, workers=2, general=None, conf=None):
+        if conf is None:
+            gen = {"websecretfile": str(tmp_path / "web-secret"), "statedir": str(tmp_path)}
+            gen.update(general or {})
+            conf = dialer_conf(extra, general=gen)
         site = Site(conf, tmp_path)
         st = site.store()
         try:
-            st.create_database()
-            st.create_campaign("camp")
+            if not have_campaign(st):
+                st.create_database()
+                st.create_campaign("camp")
+            st.ensure_console()
             for name, role in USERS.items():
                 st.user_add(name, PASSWORD, role)
         finally:
