@@ -208,3 +208,43 @@ def test_users_page_for_admins_only(web):
             ["user-add", "user-role", "user-password", "user-disable"]
     finally:
         st.close()
+
+
+def test_behind_a_local_tls_proxy(web):
+    """nginx on this host (the dialer_web role) adds X-Forwarded-For and X-Forwarded-Proto: the
+    audit gets the client's address and the cookie is Secure. From the client itself (here also
+    127.0.0.1, but with a forged header that is not an address) nothing is taken."""
+    site = web()
+    s = site.session()
+    proxied = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Forwarded-Proto": "https",
+               "Referer": f"https://127.0.0.1:{site.port}/login"}    # Flask-WTF checks it under https
+    r = s.get("/login", headers=proxied)
+    assert "Secure" in r.headers["Set-Cookie"]
+    # The test's cookie jar keeps a Secure cookie off plain http, as it should: sent by hand.
+    proxied["Cookie"] = r.headers["Set-Cookie"].split(";")[0]
+    r = s.post("/login", {"username": "oper", "password": PASSWORD}, headers=proxied)
+    assert r.status == 302 and "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+    s2 = site.session()
+    s2.get("/login")
+    assert s2.post("/login", {"username": "oper", "password": "nope-nope"},
+                   headers={"X-Forwarded-For": "not-an-ip"}).status == 401
+    st = site.store()
+    try:
+        assert [(u, a, addr) for u, a, addr, _ in actions(st)] == [("oper", "login", "203.0.113.7"),
+                                                                   ("oper", "login-failed", "127.0.0.1")]
+    finally:
+        st.close()
+
+
+def test_uploads_are_size_limited(web):
+    site = web(general={"webmaxupload": "1"})
+    oper = site.login("oper")
+    oper.get("/campaigns/camp")
+    big = b"".join(b"+3361%07d\n" % i for i in range(120000))     # 1.4 MB
+    r = oper.request("POST", "/campaigns/camp/upload", data={"csrf_token": oper.csrf}, files={"file": ("big.csv", big)})
+    assert r.status == 413
+    st = site.store()
+    try:
+        assert st.count("camp") == 0 and not actions(st, action="upload")
+    finally:
+        st.close()

@@ -43,6 +43,8 @@ def test_a_console_pause_stops_every_node(dial, pbxsim, web, tmp_path):
         assert len(sim.records()) == calls
         status, body = call(site, "GET", "/campaigns/camp", token)
         assert body["campaign"]["paused_by"] == "oper" and 0 < body["statistics"]["dialable_now"] < len(LEADS)
+        (camp,) = call(site, "GET", "/campaigns", token)[1]["campaigns"]
+        assert camp["calls_last_hour"] == calls and set(camp["live"]) == {"node0", "node1"}
         page = site.login("view").get("/nodes").text
         assert page.count('class="alive"') == 2 and 'class="stopped"' not in page
 

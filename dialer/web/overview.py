@@ -56,11 +56,24 @@ def campaign_state(st, cfg, name, stats, paused, live_nodes):
     return out
 
 
+def last_hour(st, now=None):
+    """name -> attempts placed in the last hour, from the history (a range of its covering index)."""
+    now = int(time.time() if now is None else now)
+    if not st.table_exists("dialer_history"):
+        return {}
+    out = {}
+    for name in st.history_campaigns():
+        out[name] = sum(n for _s, _c, n, _a, _d in st.history_slots(now - 3600, now + 1, name))
+    return out
+
+
 def campaigns(st, cfg):
     paused = st.paused_campaigns()
     live_nodes = [n for n in nodes(st) if n["alive"]]
+    hour = last_hour(st)
     out = []
     for name in campaign_names(st, cfg):
         stats = st.statistics(name) if st.exists(name) else None
         out.append(campaign_state(st, cfg, name, stats, paused, live_nodes))
+        out[-1]["calls_last_hour"] = hour.get(name, 0)
     return out
