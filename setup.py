@@ -29,6 +29,7 @@ setup(
         "console_scripts": [
             "dialer=dialer.cli:main",
             "dialer-pbxsim=dialer.pbxsim.__main__:main",
+            "dialer-web=dialer.web.serve:main",
         ],
     },
 )

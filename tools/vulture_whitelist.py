@@ -19,6 +19,7 @@ daemon_threads         # socketserver class attributes (dialer/metrics.py)
 address_family
 _.__module__           # read by pickle/repr of the generated config dataclasses (config/settings.py)
 frame                  # signal handler signature (service.py, pbxsim/__main__.py)
+_.load_config          # gunicorn BaseApplication hook (web/serve.py)
 
 # -- data for people and for the next reader ---------------------------------------------------
 doc                    # config/settings.py Setting.doc: the meaning of each key, in the one table

@@ -1,0 +1,1 @@
+"""The web console (issue 14): the Flask application and its launcher, dialer-web."""
