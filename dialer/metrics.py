@@ -75,6 +75,7 @@ class Metrics:
       set_calls_live(name, n)          dialer_calls_live
       set_leads(name, dialable, waiting, final)   dialer_leads{state}
       set_window_open(name, is_open)   dialer_window_open (timeslot open and not in a pause)
+      set_campaign_paused(name, paused)   dialer_campaign_paused (an operator's pause, every node)
     Per trunk (the campaigns' `trunk` names; trunkhealth.py):
       add_trunk(trunk)                 every series of the trunk at zero (closed); idempotent
       set_trunk_state(trunk, state)    dialer_trunk_state: 0 closed, 1 half-open, 2 open
@@ -144,6 +145,9 @@ class Metrics:
         self.window_open = Gauge(
             "dialer_window_open", "1 while the campaign's calling window (timeslot minus pause) is open.",
             camp, registry=r)
+        self.campaign_paused = Gauge(
+            "dialer_campaign_paused", "1 while an operator has paused the campaign (dialer -a pause, web console): "
+            "no new calls on any node.", camp, registry=r)
 
         trunk = ("trunk",)
         self.trunk_state = Gauge(
@@ -203,6 +207,7 @@ class Metrics:
         for state in LEAD_STATES:
             self.leads.labels(name, state).set(0)
         self.window_open.labels(name).set(0)
+        self.campaign_paused.labels(name).set(0)
 
     def remove_campaign(self, name):
         with self._lock:
@@ -210,7 +215,7 @@ class Metrics:
                 return
             self._campaigns.discard(name)
         for metric in (self.attempts_started, self.answer_delay, self.call_duration,
-                       self.calls_live, self.lines_max, self.window_open):
+                       self.calls_live, self.lines_max, self.window_open, self.campaign_paused):
             _forget(metric, name)
         for outcome in OUTCOME_CLASSES:
             _forget(self.attempts_finished, name, outcome)
@@ -243,6 +248,9 @@ class Metrics:
 
     def set_window_open(self, campaign, is_open):
         self.window_open.labels(campaign).set(1 if is_open else 0)
+
+    def set_campaign_paused(self, campaign, paused):
+        self.campaign_paused.labels(campaign).set(1 if paused else 0)
 
     # -- trunks ----------------------------------------------------------------------------
     def add_trunk(self, trunk):

@@ -35,6 +35,7 @@ def test_new_campaign_exposes_every_code_class_and_state_at_zero(metrics):
     assert sample_value(out, "dialer_lines_max", campaign="sales") == 30
     assert sample_value(out, "dialer_calls_live", campaign="sales") == 0
     assert sample_value(out, "dialer_window_open", campaign="sales") == 0
+    assert sample_value(out, "dialer_campaign_paused", campaign="sales") == 0
     assert sample_value(out, "dialer_attempts_started_total", campaign="sales") == 0
     for outcome in OUTCOME_CLASSES:
         assert sample_value(out, "dialer_attempts_finished_total", campaign="sales", outcome=outcome) == 0
@@ -89,6 +90,10 @@ def test_campaign_gauges(metrics):
     assert sample_value(out, "dialer_window_open", campaign="sales") == 1
     metrics.set_window_open("sales", False)
     assert sample_value(text(metrics), "dialer_window_open", campaign="sales") == 0
+    metrics.set_campaign_paused("sales", True)
+    assert sample_value(text(metrics), "dialer_campaign_paused", campaign="sales") == 1
+    metrics.set_campaign_paused("sales", False)
+    assert sample_value(text(metrics), "dialer_campaign_paused", campaign="sales") == 0
 
 
 def test_readding_a_campaign_on_reload_keeps_its_counters(metrics):

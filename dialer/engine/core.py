@@ -23,6 +23,7 @@ from .calls import CallTable
 from .database import Database, journal_path
 from .pacer import Pacer
 from .results import ResultWriter
+from .runtime import Runtime
 from .state import Campaigns, Control, DbState, LinkState, RunState, Stats
 
 log = logging.getLogger("dialer.engine")
@@ -60,6 +61,8 @@ class Engine:
         self.pacer = Pacer(self.campaigns, self.calls, self.results, self.db, link, owner=self.owner,
                            lease=lease, period=self.period, forever=forever, stats=self.stats,
                            trunks=self.trunks, metrics=metrics, clock=clock, monotonic=monotonic)
+        self.runtime = Runtime(self.campaigns, self.db, self.trunks, owner=self.owner, period=self.period,
+                               metrics=metrics, clock=clock, monotonic=monotonic)
         self.link_state = LinkState.CONNECTING
         self.run_state = RunState.RUNNING
         self.stop_deadline = None
@@ -125,6 +128,7 @@ class Engine:
             # A failure streak still undecided at the end: put back, never burned.
             self.results.settle(self.trunks.release_held(counted=False))
             self.results.write()
+            self.runtime.beat(self.link_state.value, "stopped", force=True)
         finally:
             self.close()
 
@@ -250,6 +254,7 @@ class Engine:
         self.db.retry()
         if self.db.state is DbState.UP and self.results.buffered:
             self.results.flush_journal()
+        self.runtime.refresh()
         self.pacer.new_period()
         self.results.settle(self.trunks.poll())
         if now_m >= self.next_renew and not self.db.down:
@@ -304,8 +309,9 @@ class Engine:
             text = f"Asterisk is shutting down; {live} call(s) live"
         else:
             text = f"dialing {live}/{lines} lines in {len(active)} campaign(s)"
-        if self.trunks.status():
-            text += f"; {self.trunks.status()}"
+        for part in (self.runtime.status(), self.trunks.status()):
+            if part:
+                text += f"; {part}"
         if self.reload_error:
             text += f"; reload failed: {self.reload_error}"
         if self.metrics:
@@ -317,6 +323,7 @@ class Engine:
             log.debug("status: %s", text)
         if self.notifier:
             self.notifier.status(text)
+        self.runtime.beat(self.link_state.value, text)
 
     def _trunk_names(self):
         return sorted({s.settings.trunk for s in self.campaigns.values()})

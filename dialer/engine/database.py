@@ -35,6 +35,7 @@ class Database:
             self.store = self.factory()
             self.store.ping()
             self.store.ensure_history()     # a database made before the history table
+            self.store.ensure_control()
         except (StoreUnavailable, StoreNotWritable) as exc:
             self.lost(exc)
             return False
@@ -82,6 +83,7 @@ class Database:
             self.store = self.factory()
             self.store.probe_write()
             self.store.ensure_history()
+            self.store.ensure_control()
         except StoreError as exc:
             self.retry_at = self.mono() + 2.0
             self._close()

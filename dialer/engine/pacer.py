@@ -110,7 +110,8 @@ class Pacer:
         now_m = self.mono()
         for name, state in self.campaigns.items():
             camp = state.settings
-            if not camp.active or not state.window or now_m < state.idle_until or now_m < state.paused_until:
+            if (not camp.active or not state.window or now_m < state.idle_until or now_m < state.paused_until
+                    or name in self.campaigns.paused):
                 continue
             free = min(camp.maxlines - state.live, camp.maxcaps - state.sent_in_period, self._trunk_room(camp))
             if free <= 0:

@@ -2,7 +2,7 @@
 (what `_status` used to decode from seven flags), the campaigns being dialled, the counters."""
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 
 class LinkState(enum.Enum):
@@ -66,6 +66,9 @@ class Campaigns(dict):
         super().__init__()
         self.cfg = cfg
         self.metrics = metrics
+        # name -> (user, since) of the campaigns an operator paused (engine/runtime.py), any
+        # campaign in the database's table, configured here or not
+        self.paused: Dict[str, Tuple[str, float]] = {}
         self.apply(cfg)
 
     def apply(self, cfg) -> None:

@@ -109,6 +109,13 @@ class MySQL:
         return ("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
                 "AND table_name = ?"), (table,)
 
+    @staticmethod
+    def tables_with_sql(columns):
+        """The tables having every one of `columns` (campaign tables: state and attempts)."""
+        return ("SELECT table_name FROM information_schema.columns WHERE table_schema = DATABASE() AND "
+                f"column_name IN ({', '.join('?' * len(columns))}) GROUP BY table_name HAVING COUNT(*) = ?"
+                ), tuple(columns) + (len(columns),)
+
     def create_database(self, store):
         conn = self.connect(with_db=False)
         try:
@@ -143,6 +150,12 @@ class MySQL:
     @staticmethod
     def delete_oldest_sql(table, where, order):
         return f"DELETE FROM {table} WHERE {where} ORDER BY {order} LIMIT ?"
+
+    @classmethod
+    def upsert(cls, table, columns, key):
+        """INSERT one row, or UPDATE the row with the same `key` (a unique column)."""
+        sets = ", ".join(f"{cls.q(c)} = VALUES({cls.q(c)})" for c in columns if c != key)
+        return f"{_insert(cls, table, columns)} ON DUPLICATE KEY UPDATE {sets}"
 
     def bulk_load(self, cur, table, columns, rows_file, ignore=False):
         """LOAD DATA LOCAL INFILE a tab-separated file we wrote ourselves; returns rows added."""
@@ -255,6 +268,12 @@ class SQLite:
     def columns_sql(self, table):
         return "SELECT name FROM pragma_table_xinfo(?)", (table,)   # xinfo: with generated columns (ap)
 
+    @staticmethod
+    def tables_with_sql(columns):
+        return ("SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' "
+                f"AND p.name IN ({', '.join('?' * len(columns))}) GROUP BY m.name HAVING COUNT(*) = ?"
+                ), tuple(columns) + (len(columns),)
+
     def create_database(self, store):
         d = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(d):
@@ -285,6 +304,16 @@ class SQLite:
     def delete_oldest_sql(table, where, order):
         # No DELETE ... LIMIT in Debian's SQLite build.
         return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY {order} LIMIT ?)"
+
+    @classmethod
+    def upsert(cls, table, columns, key):
+        """INSERT one row, or UPDATE the row with the same `key` (a unique column)."""
+        sets = ", ".join(f"{cls.q(c)} = excluded.{cls.q(c)}" for c in columns if c != key)
+        return f"{_insert(cls, table, columns)} ON CONFLICT ({cls.q(key)}) DO UPDATE SET {sets}"
+
+
+def _insert(d, table, columns):
+    return f"INSERT INTO {d.q(table)} ({', '.join(d.q(c) for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def for_engine(general: "General") -> Union[MySQL, SQLite]:

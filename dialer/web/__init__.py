@@ -1,1 +1,1 @@
-"""The web console (issue 14): the Flask application and its launcher, dialer-web."""
+"""dialer-web: the web console and HTTP API (docs/web.md). `create_app(cfg)` in app.py."""
