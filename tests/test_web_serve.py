@@ -1,8 +1,9 @@
 """dialer-web, the launcher (dialer/web/serve.py): gunicorn with the web keys of dialer.conf.
 
 The launcher runs for real in a subprocess, on a free port, with a stand-in for systemd's
-notification socket; the application here is a small WSGI callable handed to serve.main(), so
-that these tests are about the launcher (the console itself is tested in tests/test_web_*.py).
+notification socket. Most tests hand serve.main() a small WSGI callable, so that they are about
+the launcher; the last ones run the `dialer-web` command with the real console (whose pages are
+tested in tests/test_web_*.py).
 """
 import os
 import signal
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 
 import pytest
 
 from dialer.web import serve
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_dialer
 from tests.plugins.ops import free_port
 
 ECHO_APP = textwrap.dedent("""\
@@ -43,8 +46,9 @@ def write_conf(tmp_path, port, extra=""):
     return conf
 
 
-def launch(conf, env=None):
-    return subprocess.Popen([sys.executable, "-c", ECHO_APP, "-f", str(conf)], cwd=ROOT, text=True,
+def launch(conf, env=None, real=False):
+    program = ["-m", "dialer.web.serve"] if real else ["-c", ECHO_APP]
+    return subprocess.Popen([sys.executable, *program, "-f", str(conf)], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, **(env or {})})
 
@@ -91,12 +95,13 @@ def stop(proc):
 
 @pytest.fixture
 def served(tmp_path, fake_systemd):
-    """Starts the launcher on a free port with `extra` config lines; yields (proc, port, messages)."""
+    """start(extra, real): the launcher on a free port with `extra` config lines, serving the echo
+    application or the real console; returns (proc, port, messages to systemd) once READY=1."""
     procs = []
 
-    def start(extra=""):
+    def start(extra="", real=False):
         port = free_port()
-        proc = launch(write_conf(tmp_path, port, extra), env=fake_systemd.env())
+        proc = launch(write_conf(tmp_path, port, extra), env=fake_systemd.env(), real=real)
         procs.append(proc)
         got = fake_systemd.wait_for("READY", "1", timeout=60)
         return proc, port, got
@@ -219,3 +224,34 @@ def test_help_and_version():
     out = subprocess.run([sys.executable, "-m", "dialer.web.serve", "--help"], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
     assert out.returncode == 0 and "-f FILE, --config FILE" in out.stdout
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_dialer_web_serves_the_console_a_cli_admin_logs_in(served, tmp_path, certificate, tls):
+    """The real command with the real console: the first admin made with `dialer -a user-add`
+    (password on stdin) logs in; behind its own TLS the session cookie is Secure."""
+    extra = f"webcertfile={certificate[0]}\nwebkeyfile={certificate[1]}\n" if tls else ""
+    conf = write_conf(tmp_path, 1, extra)   # the same database as the console's below
+    run_dialer("-a", "createdatabase", config=conf, check=0)
+    run_dialer("-a", "user-add", "-p", "boss", "--role", "admin", config=conf, input="c0rrect horse\n", check=0)
+    proc, port, _ = served(extra, real=True)
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    context.check_hostname = False
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                         urllib.request.HTTPSHandler(context=context))
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    with opener.open(f"{base}/login", timeout=30) as resp:
+        page = resp.read().decode()
+        cookie = resp.headers["Set-Cookie"]
+    assert ("; Secure" in cookie) == tls and "HttpOnly" in cookie, cookie
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = urllib.parse.urlencode({"csrf_token": token, "username": "boss", "password": "c0rrect horse"}).encode()
+    # As a browser does: over HTTPS, Flask-WTF also wants a Referer of the same site.
+    request = urllib.request.Request(f"{base}/login", data=form, headers={"Referer": f"{base}/login"})
+    with opener.open(request, timeout=30) as resp:
+        assert resp.status == 200 and urllib.parse.urlparse(resp.url).path == "/campaigns"
+        assert "boss" in resp.read().decode()
+    code, logs = stop(proc)
+    assert code == 0 and "Traceback" not in logs, logs
+    assert "c0rrect" not in logs and token not in logs
