@@ -14,15 +14,14 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.parse
 import urllib.request
-from http.cookiejar import CookieJar
 
 import pytest
 
 from dialer.web import serve
 from tests.conftest import ROOT, run_dialer
 from tests.plugins.ops import free_port
+from tests.plugins.webops import console_login
 
 ECHO_APP = textwrap.dedent("""\
     import os, sys
@@ -237,21 +236,9 @@ def test_dialer_web_serves_the_console_a_cli_admin_logs_in(served, tmp_path, cer
     proc, port, _ = served(extra, real=True)
     context = ssl.create_default_context(cafile=str(certificate[0]))
     context.check_hostname = False
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
-                                         urllib.request.HTTPSHandler(context=context))
     base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    with opener.open(f"{base}/login", timeout=30) as resp:
-        page = resp.read().decode()
-        cookie = resp.headers["Set-Cookie"]
+    _, cookie, token = console_login(base, "boss", "c0rrect horse", context)
     assert ("; Secure" in cookie) == tls and "HttpOnly" in cookie, cookie
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = urllib.parse.urlencode({"csrf_token": token, "username": "boss", "password": "c0rrect horse"}).encode()
-    # As a browser does: over HTTPS, Flask-WTF also wants a Referer of the same site.
-    request = urllib.request.Request(f"{base}/login", data=form, headers={"Referer": f"{base}/login"})
-    with opener.open(request, timeout=30) as resp:
-        assert resp.status == 200 and urllib.parse.urlparse(resp.url).path == "/campaigns"
-        assert "boss" in resp.read().decode()
     code, logs = stop(proc)
     assert code == 0 and "Traceback" not in logs, logs
     assert "c0rrect" not in logs and token not in logs
