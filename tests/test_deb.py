@@ -382,6 +382,34 @@ def test_root_quick_start_leaves_files_the_service_user_can_write(installed, tmp
             path.unlink(missing_ok=True)
 
 
+def test_installed_dialer_web_serves_the_console(installed, tmp_path):
+    """The installed dialer-web on Debian's Flask and gunicorn, as the unit runs it (as user
+    dialer, the shipped paths): the first admin from the CLI logs in, SIGTERM stops it."""
+    original = Path("/etc/dialer.conf").read_text()
+    port = free_port()
+    secret = Path("/var/lib/dialer/web-secret")
+    web = None
+    try:
+        Path("/etc/dialer.conf").write_text(f"[general]\ndbengine=sqlite\nmetricsport=0\nweblisten=127.0.0.1:{port}\n")
+        sh(["dialer", "-a", "createdatabase"])
+        sh(["dialer", "-a", "user-add", "-p", "admin", "--role", "admin"], input="deb-t3st pass\n")
+        with open(tmp_path / "web.log", "w") as log:
+            web = subprocess.Popen(["runuser", "-u", "dialer", "--", "dialer-web"], env=SYSTEM_ENV, cwd="/",
+                                   stdout=log, stderr=log)
+            wait_for(lambda: web.poll() is not None or listening(port), f"dialer-web on port {port}")
+            assert web.poll() is None, (tmp_path / "web.log").read_text()
+            console_login(f"http://127.0.0.1:{port}", "admin", "deb-t3st pass")
+            assert owner_of(secret) == ("dialer", "dialer") and stat.S_IMODE(secret.stat().st_mode) == 0o600
+            web.terminate()
+            assert web.wait(timeout=120) == 0
+        logs = (tmp_path / "web.log").read_text()
+        assert "Traceback" not in logs and "deb-t3st" not in logs, logs
+    finally:
+        stop(web)
+        Path("/etc/dialer.conf").write_text(original)
+        for path in list(Path("/var/lib/dialer").glob("dialer.sqlite*")) + [secret]:
+            path.unlink(missing_ok=True)
+
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     """apt-get install of a newer .deb while `dialer --service` is mid-campaign."""
     newer = f"{VERSION}+upgradetest1"
@@ -439,31 +467,3 @@ def test_remove_keeps_config_and_purge_leaves_nothing(installed):
     left = sorted(dialer_paths() - installed["paths"])
     assert not left, "left behind by the purge:\n" + "\n".join(left)
 
-
-def test_installed_dialer_web_serves_the_console(installed, tmp_path):
-    """The installed dialer-web on Debian's Flask and gunicorn, as the unit runs it (as user
-    dialer, the shipped paths): the first admin from the CLI logs in, SIGTERM stops it."""
-    original = Path("/etc/dialer.conf").read_text()
-    port = free_port()
-    secret = Path("/var/lib/dialer/web-secret")
-    web = None
-    try:
-        Path("/etc/dialer.conf").write_text(f"[general]\ndbengine=sqlite\nmetricsport=0\nweblisten=127.0.0.1:{port}\n")
-        sh(["dialer", "-a", "createdatabase"])
-        sh(["dialer", "-a", "user-add", "-p", "admin", "--role", "admin"], input="deb-t3st pass\n")
-        with open(tmp_path / "web.log", "w") as log:
-            web = subprocess.Popen(["runuser", "-u", "dialer", "--", "dialer-web"], env=SYSTEM_ENV, cwd="/",
-                                   stdout=log, stderr=log)
-            wait_for(lambda: web.poll() is not None or listening(port), f"dialer-web on port {port}")
-            assert web.poll() is None, (tmp_path / "web.log").read_text()
-            console_login(f"http://127.0.0.1:{port}", "admin", "deb-t3st pass")
-            assert owner_of(secret) == ("dialer", "dialer") and stat.S_IMODE(secret.stat().st_mode) == 0o600
-            web.terminate()
-            assert web.wait(timeout=120) == 0
-        logs = (tmp_path / "web.log").read_text()
-        assert "Traceback" not in logs and "deb-t3st" not in logs, logs
-    finally:
-        stop(web)
-        Path("/etc/dialer.conf").write_text(original)
-        for path in list(Path("/var/lib/dialer").glob("dialer.sqlite*")) + [secret]:
-            path.unlink(missing_ok=True)
