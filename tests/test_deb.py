@@ -394,8 +394,10 @@ def test_installed_dialer_web_serves_the_console(installed, tmp_path):
         sh(["dialer", "-a", "createdatabase"])
         sh(["dialer", "-a", "user-add", "-p", "admin", "--role", "admin"], input="deb-t3st pass\n")
         with open(tmp_path / "web.log", "w") as log:
-            web = subprocess.Popen(["runuser", "-u", "dialer", "--", "dialer-web"], env=SYSTEM_ENV, cwd="/",
-                                   stdout=log, stderr=log)
+            # setpriv execs dialer-web as the user (runuser would stay in between, and its own
+            # exit status would hide dialer-web's).
+            web = subprocess.Popen(["setpriv", "--reuid=dialer", "--regid=dialer", "--init-groups", "dialer-web"],
+                                   env=SYSTEM_ENV, cwd="/", stdout=log, stderr=log)
             wait_for(lambda: web.poll() is not None or listening(port), f"dialer-web on port {port}")
             assert web.poll() is None, (tmp_path / "web.log").read_text()
             console_login(f"http://127.0.0.1:{port}", "admin", "deb-t3st pass")
