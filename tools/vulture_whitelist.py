@@ -19,6 +19,7 @@ daemon_threads         # socketserver class attributes (dialer/metrics.py)
 address_family
 _.__module__           # read by pickle/repr of the generated config dataclasses (config/settings.py)
 frame                  # signal handler signature (service.py, pbxsim/__main__.py)
+_.load_config          # gunicorn BaseApplication hook (web/serve.py)
 
 # -- Flask, Flask-Login and Flask-WTF read these, or call them as registered hooks (dialer/web/) ---
 _.permanent            # flask.session.permanent: the session lasts PERMANENT_SESSION_LIFETIME (auth.py)
