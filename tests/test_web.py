@@ -1,6 +1,9 @@
 """The web console as people use it: the real app under gunicorn on both backends, driven over
 HTTP (login, roles, CSRF, headers, pages, upload, lists, nodes, users, audit)."""
+import re
 import time
+
+import pytest
 
 from dialer.store.control_schema import HEARTBEAT_TABLE
 from tests.conftest import run_dialer
@@ -246,5 +249,31 @@ def test_uploads_are_size_limited(web):
     st = site.store()
     try:
         assert st.count("camp") == 0 and not actions(st, action="upload")
+    finally:
+        st.close()
+
+
+@pytest.mark.slow
+def test_a_big_upload_shows_its_progress_as_it_goes(web):
+    site = web()
+    oper = site.login("oper")
+    oper.get("/campaigns/camp")
+    # 9 MB: the importer reads 4 MB at a time and reports the read position every 20,000 rows.
+    lines = b"".join(b"+3361%07d\n" % i for i in range(700000)) + b"bad line\n"
+    r = oper.request("POST", "/campaigns/camp/upload", data={"csrf_token": oper.csrf},
+                     files={"file": ("big.csv", lines)})
+    assert r.status == 200 and "imported 700000, rejected 1" in r.text
+    values = [int(v) for v in re.findall(r'<progress max="100" value="(\d+)">', r.text)]
+    assert len(values) >= 30 and values == sorted(values) and values[-1] == 100 and 0 < values[0] < 50
+    assert r.text.index('<progress max="100"') < r.text.index('id="summary"')
+    oper.get("/campaigns/camp")
+    r = oper.request("POST", "/campaigns/camp/upload", data={"csrf_token": oper.csrf},
+                     files={"file": ("bad.csv", b"phone,param,colour\n+33612345678,x,red\n")})
+    assert r.status == 200 and "unknown column &#39;colour&#39;" in r.text
+    st = site.store()
+    try:
+        assert st.count("camp") == 700000
+        assert [a for _, a, _, c in actions(st, action="upload")] == ["upload", "upload"]
+        assert "unknown column" in st.audit_rows(action="upload")[0]["detail"]
     finally:
         st.close()

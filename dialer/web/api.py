@@ -9,7 +9,7 @@ from .campaigns import checked_name, lookup_phone, set_paused
 from .console import current, get_store
 from .overview import campaigns as overview, campaign_state, nodes
 from .security import User, audit, RANK
-from .upload import report_dict, run_import
+from .upload import ImportJob
 
 bp = flask.Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -100,11 +100,11 @@ def upload(name):
     name = _existing(name)
     st = get_store()
     dedupe = flask.request.args.get("dedupe", "") in ("1", "true", "yes")
-    report, uid, lines = run_import(lambda p: st.import_file(name, p, dedupe=dedupe), _save_body)
+    job = ImportJob(lambda p, progress: st.import_file(name, p, dedupe=dedupe, progress=progress), _save_body)
+    report = job.run()
     _audit("upload", name, f"api: imported {report.imported}, rejected {report.rejected}, "
            f"duplicates {report.duplicates}")
-    body = report_dict(report, uid, lines)
-    return flask.jsonify(body), (422 if report.status == 2 else 200)
+    return flask.jsonify(job.result()), (422 if report.status == 2 else 200)
 
 
 @bp.route("/campaigns/<name>/leads/<phone>")
