@@ -7,7 +7,7 @@ import flask
 
 from .campaigns import checked_name, lookup_phone, set_paused
 from .console import current, get_store
-from .overview import campaigns as overview, campaign_state, nodes
+from .overview import campaigns as overview, one_campaign
 from .security import User, audit, RANK
 from .upload import ImportJob
 
@@ -61,8 +61,7 @@ def campaigns():
 def campaign(name):
     name = _existing(name)
     st = get_store()
-    stats = st.statistics(name)
-    info = campaign_state(st, current().cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]])
+    info, stats = one_campaign(st, current().cfg, name)
     return flask.jsonify(campaign=info, statistics=stats)
 
 

@@ -12,7 +12,7 @@ from ..lookup import explain_phone
 from ..rules import explain
 from ..store import StoreError, StoreUnavailable
 from .console import current, get_store
-from .overview import campaigns as overview, campaign_state, nodes
+from .overview import campaigns as overview, one_campaign
 from .security import audit, requires
 
 bp = flask.Blueprint("campaigns", __name__)
@@ -54,8 +54,7 @@ def show(name):
     cfg = current().cfg
     if not st.exists(name):
         flask.abort(404, f"campaign {name!r} has no table in the database")
-    stats = st.statistics(name)
-    info = campaign_state(st, cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]])
+    info, stats = one_campaign(st, cfg, name)
     phone = flask.request.args.get("phone", "").strip()
     lookup = lookup_error = None
     if phone:

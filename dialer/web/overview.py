@@ -25,7 +25,7 @@ def campaign_names(st, cfg):
     return sorted(set(cfg.campaigns) | set(st.campaign_tables()))
 
 
-def campaign_state(st, cfg, name, stats, paused, live_nodes):
+def campaign_state(cfg, name, stats, paused, live_nodes):
     """One campaign: its state in words, the live calls per node, and the statistics' headline."""
     camp = cfg.campaigns.get(name)
     live = {n["instance"]: int((n.get("campaigns") or {}).get(name, {}).get("live", 0)) for n in live_nodes
@@ -56,6 +56,12 @@ def campaign_state(st, cfg, name, stats, paused, live_nodes):
     return out
 
 
+def one_campaign(st, cfg, name):
+    """(state as campaign_state gives it, the full statistics) of a campaign that has a table."""
+    stats = st.statistics(name)
+    return campaign_state(cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]]), stats
+
+
 def last_hour(st, now=None):
     """name -> attempts placed in the last hour, from the history (a range of its covering index)."""
     now = int(time.time() if now is None else now)
@@ -74,6 +80,6 @@ def campaigns(st, cfg):
     out = []
     for name in campaign_names(st, cfg):
         stats = st.statistics(name) if st.exists(name) else None
-        out.append(campaign_state(st, cfg, name, stats, paused, live_nodes))
+        out.append(campaign_state(cfg, name, stats, paused, live_nodes))
         out[-1]["calls_last_hour"] = hour.get(name, 0)
     return out

@@ -151,3 +151,5 @@ def init(app):
 
     for code in (400, 401, 403, 404, 405, 413, 429):
         app.register_error_handler(code, lambda e: _error(e.code, e.description))
+    # A bug: the traceback goes to the log (Flask logs it before this runs), one line to the client.
+    app.register_error_handler(500, lambda e: _error(500, "internal error (see the dialer-web log)"))
