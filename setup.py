@@ -16,7 +16,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["dialer", "dialer.*"]),
     include_package_data=True,
-    package_data={"dialer": ["data/*", "pbxsim/data/*"]},
+    package_data={"dialer": ["data/*", "pbxsim/data/*", "web/templates/*", "web/static/*"]},
     install_requires=[
         "PyMySQL>=1.0.2",
         "pyst2==0.5.1",
@@ -29,6 +29,7 @@ setup(
         "console_scripts": [
             "dialer=dialer.cli:main",
             "dialer-pbxsim=dialer.pbxsim.__main__:main",
+            "dialer-web=dialer.web.serve:main",
         ],
     },
 )

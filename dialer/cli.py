@@ -21,7 +21,8 @@ LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
                      for op in ("add", "delete", "import", "count", "dump"))
 HISTORY_ACTIONS = ("history", "report", "historydump", "history-purge")
 CONTROL_ACTIONS = ("pause", "resume", "nodes")
-ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS + CONTROL_ACTIONS
+USER_ACTIONS = ("user-add", "user-passwd")
+ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS + CONTROL_ACTIONS + USER_ACTIONS
 
 DESCRIPTION = """\
 actions (-a):
@@ -40,6 +41,8 @@ actions (-a):
   history-purge [-p DAYS]  delete attempts older than historydays
   pause / resume  stop / restart new calls of the campaign on every dialer (live calls finish)
   nodes           the dialers sharing this database: last heartbeat, version, status
+  user-add -p NAME --role viewer|operator|admin   a web console user (password from the terminal or stdin)
+  user-passwd -p NAME                             set a console user's password (terminal or stdin)
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
 --check-config: load the configuration, print its campaigns and warnings, start nothing
   (--as DEST FILE: check FILE as if installed at DEST, the main file or one in dialer.d).
@@ -77,6 +80,7 @@ def build_parser():
     p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
     p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
+    p.add_argument("--role", choices=("viewer", "operator", "admin"), help="user-add: the console user's role")
     p.add_argument("--dedupe", action="store_true", help="file/import: skip numbers already in the campaign")
     p.add_argument("--all", action="store_true", help="repare: release every lead in progress (no dialer running); "
                    "--check-config: print every setting and where it comes from")
@@ -357,45 +361,20 @@ def _statistics(st, cfg, args, action):
 
 
 def _explain(st, cfg, args, action):
-    import datetime as dt
-    name = _campaign(args, action)
-    ps = _one_param(args, action, "phone")
-    from . import leadstate
+    from .lookup import explain_phone
     from .rules import explain
-    camp = cfg.campaign(name)
-    phone = ps[0]
-    rows = st.find(name, phone)
-    if not rows:
+    name = _campaign(args, action)
+    phone = _one_param(args, action, "phone")[0]
+    leads, notes = explain_phone(st, cfg, name, phone)
+    if not leads:
         print(f"no lead with phone {phone} in campaign {name}")
         return EXIT_PARTIAL
-    blacklist = camp.blacklist
-    in_bl = False
-    if blacklist:
-        try:
-            in_bl = st.in_blacklist(blacklist, phone)
-        except Exception as exc:  # a missing table is reported, not fatal, for explain
-            from .store import StoreUnavailable
-            if isinstance(exc, StoreUnavailable):
-                raise
-            print(f"note: blacklist {blacklist}: {exc}")
-    in_dnc = st.in_dnc(phone)
-    flights = st.in_flight(phone)
-    now = dt.datetime.now(dt.timezone.utc)
-    for row in rows:
-        others = [f for f in flights if (f[0], int(f[1])) != (name, int(row["id"]))]
-        reasons = explain.explain(camp, row, now, in_dnc=in_dnc, in_blacklist=in_bl,
-                                  in_progress=row.get("state") == leadstate.ACTIVE, phone_in_progress=bool(others))
-        reasons += _trunk_reasons(cfg, camp)
+    for note in notes:
+        print(note)
+    for row, reasons in leads:
         print(f"lead {row['id']} ({row['phone']}) in campaign {name}:")
         print(explain.format_reasons(reasons))
     return EXIT_OK
-
-
-def _trunk_reasons(cfg, camp):
-    """A trunk a running dialer holds back (trunkstate.py) stops the lead too."""
-    from . import trunkstate
-    return [(not e["alive"], "trunk", trunkstate.describe(e))
-            for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == camp.trunk]
 
 
 def _lists(st, cfg, args, action):
@@ -444,12 +423,20 @@ def _control(st, cfg, args, action):
         raise UsageError(str(exc)) from None
 
 
+def _user(st, cfg, args, action):
+    from . import user_cli
+    try:
+        return user_cli.run(st, cfg, args, action)
+    except user_cli.UsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 ACTION_HANDLERS = {
     "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate, "upgrade": _upgrade,
     "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
     "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
     "history": _history, "report": _history, "historydump": _history,
-    "pause": _control, "resume": _control, "nodes": _control,
+    "pause": _control, "resume": _control, "nodes": _control, "user": _user,
 }
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ stock manager.conf, the .deb from `make deb`, and temporary Prometheus/Grafana p
 checks what a sysadmin would: a second run changes nothing, --check --diff is clean and shows
 no secret, the installed `dialer` counts a campaign in the database the role created, and the
 installed dialer-pbxsim reading the role's manager.conf lets the role's AMI user in and
-refuses what its grants do not allow. It removes everything it installed afterwards.
+refuses what its grants do not allow, and the vault's first admin logs in to the installed
+dialer-web. It removes everything it installed afterwards.
 Tools: `make deps-ansible` (part of `make test`).
 """
 import json
@@ -26,6 +27,7 @@ import pytest
 
 from tests.conftest import ROOT, mysql_connect, mysql_server
 from tests.plugins.pbxsim import AmiClient, free_port, msg_get
+from tests.plugins.webops import console_login
 
 ANSIBLE_DIR = ROOT / "ansible"
 CURRENT_VENV = ROOT / "build" / "ansible-current"
@@ -137,7 +139,7 @@ def write_inventory(tmp_path, extra_vars):
         "    ansible_python_interpreter: /usr/bin/python3\n"
         "  children:\n"
         + "".join(f"    {g}:\n      hosts:\n        localhost:\n"
-                  for g in ("dialer_db", "asterisk", "dialer", "monitoring")))
+                  for g in ("dialer_db", "asterisk", "dialer", "dialer_web", "monitoring")))
     shutil.copytree(ANSIBLE_DIR / "inventory" / "group_vars", inv / "group_vars")
     varsfile = tmp_path / "vars.json"
     varsfile.write_text(json.dumps(extra_vars))
@@ -201,6 +203,46 @@ def test_dialer_role_refuses_a_value_that_would_become_a_comment(tmp_path):
     assert proc.returncode != 0
     assert "bad values for: asteriskpassword" in proc.stdout, proc.stdout
     assert "a ;b" not in proc.stdout
+
+
+@pytest.mark.parametrize("role_vars,message", [
+    ({"dialer_web_certfile": "/etc/ssl/web.pem"}, "dialer_web_certfile and\ndialer_web_keyfile both or neither"),
+    ({"dialer_web_nginx": True}, "dialer_web_nginx needs dialer_web_nginx_certificate"),
+    ({"dialer_web_admin_user": "admin"}, "dialer_web_admin_user needs dialer_web_admin_password"),
+    ({"dialer_web_listen": "127.0.0.1:8080 ;x"}, "(bad: weblisten)"),
+])
+def test_dialer_web_role_refuses_inconsistent_variables(tmp_path, role_vars, message):
+    pb, inv = role_play(tmp_path, "dialer_web", role_vars)
+    proc = run(["ansible-playbook", "-i", inv, pb], toolchain_env("debian"))
+    assert proc.returncode != 0
+    assert " ".join(message.split()) in " ".join(proc.stdout.split()), proc.stdout
+    assert "Install the package" not in proc.stdout   # stopped before touching the host
+
+
+def test_dialer_web_nginx_site_forwards_to_dialer_web(tmp_path):
+    """The nginx template with the role's defaults and vars: TLS, the upload size, the upstream."""
+    role = ANSIBLE_DIR / "roles" / "dialer_web"
+    out = tmp_path / "site.conf"
+    pb = tmp_path / "render.yml"
+    pb.write_text(
+        "- name: Render\n  hosts: localhost\n  gather_facts: false\n"
+        f"  vars_files: [{role / 'defaults' / 'main.yml'}, {role / 'vars' / 'main.yml'}]\n"
+        "  tasks:\n    - name: Site\n      ansible.builtin.template:\n"
+        f"        src: {role / 'templates' / 'nginx-dialer-web.conf.j2'}\n        dest: {out}\n        mode: '0644'\n")
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                   "      ansible_python_interpreter: /usr/bin/python3\n")
+    extra = {"dialer_web_listen": "0.0.0.0:8081", "dialer_web_maxupload": 200,
+             "dialer_web_nginx_server_name": "dialer.example.com", "dialer_web_nginx_certificate": "/etc/ssl/d.pem",
+             "dialer_web_nginx_certificate_key": "/etc/ssl/d.key"}
+    proc = run(["ansible-playbook", "-i", inv, pb, "-e", json.dumps(extra)], toolchain_env("debian"))
+    assert proc.returncode == 0, proc.stdout
+    site = out.read_text()
+    assert "proxy_pass http://127.0.0.1:8081;" in site          # 0.0.0.0 is not an address to connect to
+    assert "client_max_body_size 200m;" in site and "server_name dialer.example.com;" in site
+    assert "ssl_certificate /etc/ssl/d.pem;" in site and "ssl_certificate_key /etc/ssl/d.key;" in site
+    assert "proxy_set_header X-Forwarded-Proto https;" in site and "return 301 https://$host$request_uri;" in site
+    assert '"$request_method $uri $server_protocol"' in site and "$request " not in site   # no query strings
 
 
 @pytest.mark.mysql
@@ -274,13 +316,13 @@ def package_installed():
 def wait_port(host, port, proc):
     for _ in range(200):
         if proc.poll() is not None:
-            pytest.fail(f"dialer-pbxsim exited with {proc.returncode}: {proc.stderr.read()}")
+            pytest.fail(f"{proc.args} exited with {proc.returncode}: {proc.stderr.read()}")
         try:
             socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
-    pytest.fail(f"dialer-pbxsim does not listen on {host}:{port}")
+    pytest.fail(f"{proc.args} does not listen on {host}:{port}")
 
 
 def drop_db_and_user(name):
@@ -302,7 +344,8 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_pac
     name = "dlr_ans_" + secrets.token_hex(4)
     db_password = "db-" + secrets.token_hex(12)
     ami_secret = "ami-" + secrets.token_hex(12)
-    ami_port = free_port()
+    web_password = "web-" + secrets.token_hex(12)
+    ami_port, web_port = free_port(), free_port()
     astdir = tmp_path / "asterisk"
     astdir.mkdir()
     (astdir / "manager.conf").write_text(STOCK_MANAGER_CONF)
@@ -316,6 +359,8 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_pac
     extra = {
         "vault_dialer_mysql_password": db_password,
         "vault_dialer_ami_secret": ami_secret,
+        "vault_dialer_web_admin_password": web_password,
+        "dialer_web_listen": f"127.0.0.1:{web_port}",
         # the test server: already running outside systemd, root without a password over TCP
         "mariadb_database": name, "mariadb_user": name,
         "mariadb_login_unix_socket": "", "mariadb_login_host": host, "mariadb_login_port": port,
@@ -350,6 +395,7 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_pac
         assert recap(first.stdout)["changed"] > 0
         # no systemd as PID 1 here: every role says what it did not do, visibly
         for note in ("does not enable or start\nmariadb.service", "dialer.service was not enabled or started",
+                     "dialer-web.service was not enabled or started",
                      "`manager reload` skipped", "Prometheus not reloaded"):
             assert note.split("\n")[0] in first.stdout, f"missing note {note!r}:\n{first.stdout[-4000:]}"
 
@@ -366,6 +412,7 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_pac
             (tmp_path / f"{label}.log").write_text(out.stdout + out.stderr)
             assert db_password not in out.stdout + out.stderr
             assert ami_secret not in out.stdout + out.stderr
+            assert web_password not in out.stdout + out.stderr
             # also catches what a newer ansible-core deprecates
             assert "[WARNING]" not in out.stdout + out.stderr, label
             assert "[DEPRECATION WARNING]" not in out.stdout + out.stderr, label
@@ -420,6 +467,19 @@ def test_site_playbook_converges_on_this_machine(toolchain, tmp_path, dialer_pac
         wrong = AmiClient("127.0.0.1", ami_port)
         assert msg_get(wrong.login(user="dialer", secret="1234"), "Response") == "Error"
         wrong.close()
+
+        # the web console: its keys in a drop-in, and the vault's admin logs in to the installed dialer-web
+        st = os.stat("/etc/dialer.d/00-web.conf")
+        assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o640", 0)
+        assert f"weblisten = 127.0.0.1:{web_port}" in Path("/etc/dialer.d/00-web.conf").read_text()
+        web = subprocess.Popen(["runuser", "-u", "dialer", "--", "/usr/bin/dialer-web"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        try:
+            wait_port("127.0.0.1", web_port, web)
+            console_login(f"http://127.0.0.1:{web_port}", "admin", web_password)
+        finally:
+            web.terminate()
+            web.wait(timeout=60)
 
         # dspmode: the dialplan snippet, included from extensions.conf
         assert (astdir / "extensions-dialer.conf").read_text() == \

@@ -56,6 +56,16 @@ CASES = {
     ("trunkbackoff", G): ([("30", 30.0), ("1m", 60.0), ("2.5", 2.5)], ["0", "-1", "later"]),
     ("trunkbackoffmax", G): ([("600", 600.0), ("1h", 3600.0)], ["0", "forever"]),
     ("trunkprobes", G): ([("2", 2), ("1", 1)], ["0", "some"]),
+    ("weblisten", G): ([("127.0.0.1:8080", "127.0.0.1:8080"), ("0.0.0.0:443", "0.0.0.0:443"),
+                        ("[::1]:8080", "[::1]:8080"), ("[0:0::1]:80", "[::1]:80"), ("web.example.com:8443", "web.example.com:8443"),
+                        (" localhost:8080 ", "localhost:8080")],
+                       ["8080", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "::1:8080", "[localhost]:80",
+                        "[127.0.0.1]:80", "local host:80", "127.0.0.1:http", ":8080", ""]),
+    ("websecretfile", G): ([("/var/lib/dialer/web-secret", "/var/lib/dialer/web-secret")], ["", "/a\x01b"]),
+    ("webcertfile", G): ([("none", None)], ["/etc/ssl/a\x07.pem"]),
+    ("webkeyfile", G): ([("", None)], ["/etc/ssl/a\x1bb"]),
+    ("webworkers", G): ([("2", 2), ("1", 1), ("64", 64)], ["0", "65", "-1", "auto", "1.5"]),
+    ("webmaxupload", G): ([("50", 50), ("1", 1), ("4096", 4096)], ["0", "4097", "50MB", ""]),
 
     # ---- campaign keys
     ("active", C): ([("true", True), ("off", False)], ["paused"]),
@@ -313,3 +323,33 @@ def test_explicit_timeslot_none_in_a_campaign_beats_default_hours():
     assert str(cfg.default.timeslot) == "9h-18h" and (cfg.default.timestart, cfg.default.timestop) == (9, 18)
     from dialer.rules import selection
     assert selection.campaign_window(sales).text == "always"
+
+
+# ---- [general] keys that go together
+
+def test_webcertfile_and_webkeyfile_together_serve_https(tmp_path):
+    cfg = config.loads("[general]\nwebcertfile=/etc/ssl/web.pem\nwebkeyfile=/etc/ssl/web.key\n")
+    assert (cfg.general.webcertfile, cfg.general.webkeyfile) == ("/etc/ssl/web.pem", "/etc/ssl/web.key")
+
+
+def test_relative_web_files_are_relative_to_the_file_that_sets_them(tmp_path):
+    conf = tmp_path / "dialer.conf"
+    conf.write_text("[general]\nwebcertfile=tls/c.pem\nwebkeyfile=tls/k.pem\nwebsecretfile=secret\n")
+    general = config.load(conf).general
+    assert general.webcertfile == str(tmp_path / "tls" / "c.pem") and general.websecretfile == str(tmp_path / "secret")
+
+
+@pytest.mark.parametrize("key,other", [("webcertfile", "webkeyfile"), ("webkeyfile", "webcertfile")])
+def test_webcertfile_without_webkeyfile_is_a_one_line_error(key, other):
+    with pytest.raises(config.ConfigError) as err:
+        config.loads(f"[general]\nwebworkers=3\n{key}=/etc/ssl/x.pem\n", source="/etc/dialer.conf")
+    assert str(err.value) == (f"/etc/dialer.conf:3: [general] {key} = '/etc/ssl/x.pem': expected {other} set too "
+                               "(both for HTTPS, or neither for plain HTTP)")
+
+
+def test_the_web_key_pair_may_come_from_two_files(tmp_path):
+    main = tmp_path / "dialer.conf"
+    main.write_text("[general]\nwebcertfile=/etc/ssl/web.pem\n")
+    (tmp_path / "dialer.d").mkdir()
+    (tmp_path / "dialer.d" / "10-web.conf").write_text("[general]\nwebkeyfile=/etc/ssl/web.key\n")
+    assert config.load(main).general.webkeyfile == "/etc/ssl/web.key"

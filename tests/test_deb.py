@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, general_section
+from tests.plugins.webops import console_login
 
 # A fresh machine installs the build tools and the package's dependencies in the fixtures.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -125,6 +126,12 @@ def test_installed_dialer_runs_on_debian_python(installed):
         assert sh(["/usr/bin/python3", "-c", f"import {module}"], check=False).returncode != 0, module
 
 
+def test_depends_on_debian_packages_of_the_web_console(deb):
+    depends = {d.strip().split()[0] for d in sh(["dpkg-deb", "-f", str(deb), "Depends"]).stdout.split(",")}
+    assert {"python3-flask", "python3-flask-login", "python3-flaskext.wtf", "python3-argon2",
+            "python3-gunicorn"} <= depends, depends
+
+
 def test_shipped_config_loads_without_error_or_warning(installed):
     # --stop reads the configuration and then only looks for a pid: exit 1 "not running"
     # means /etc/dialer.conf as installed is valid, 2 would be a configuration error.
@@ -140,9 +147,11 @@ def test_upgrade_never_stops_or_restarts_the_service(deb, tmp_path):
     scripts = {p.name: p.read_text() for p in (tmp_path / "ctl").iterdir() if p.name in ("preinst", "prerm", "postinst")}
     assert "postinst" in scripts
     for name, text in scripts.items():
-        for verb in ("stop", "start", "restart", "try-restart"):
-            assert f"deb-systemd-invoke {verb}" not in text and "deb-systemd-invoke $_dh_action" not in text, name
-    assert "deb-systemd-helper enable" in scripts["postinst"]
+        invoked = [line for line in text.splitlines() if "deb-systemd-invoke" in line]
+        assert not [line for line in invoked if "dialer.service" in line], name
+    assert "deb-systemd-helper enable 'dialer.service'" in scripts["postinst"]
+    # The web console holds no call: an upgrade restarts it, when the admin has enabled it.
+    assert "deb-systemd-invoke $_dh_action 'dialer-web.service'" in scripts["postinst"]
 
 
 def test_reinstall_keeps_user_modes_and_admin_choices(installed, deb):
@@ -184,6 +193,11 @@ def test_commands_unit_and_shared_files_are_installed(installed):
     assert Path("/lib/systemd/system/dialer.service").is_file()
     # Enabled by deb-systemd-helper even without a running systemd.
     assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
+    # The web console's unit is installed but left disabled until the admin enables it.
+    assert Path("/lib/systemd/system/dialer-web.service").is_file()
+    assert not Path("/etc/systemd/system/multi-user.target.wants/dialer-web.service").exists()
+    assert os.access("/usr/bin/dialer-web", os.X_OK)
+    assert Path("/usr/share/man/man8/dialer-web.8.gz").is_file()
     assert Path("/usr/share/dialer/extensions-dialer.conf").is_file()
     # The README indexes the manual in docs/: both are installed, so its links lead somewhere.
     doc = Path("/usr/share/doc/dialer")
@@ -368,6 +382,36 @@ def test_root_quick_start_leaves_files_the_service_user_can_write(installed, tmp
             path.unlink(missing_ok=True)
 
 
+def test_installed_dialer_web_serves_the_console(installed, tmp_path):
+    """The installed dialer-web on Debian's Flask and gunicorn, as the unit runs it (as user
+    dialer, the shipped paths): the first admin from the CLI logs in, SIGTERM stops it."""
+    original = Path("/etc/dialer.conf").read_text()
+    port = free_port()
+    secret = Path("/var/lib/dialer/web-secret")
+    web = None
+    try:
+        Path("/etc/dialer.conf").write_text(f"[general]\ndbengine=sqlite\nmetricsport=0\nweblisten=127.0.0.1:{port}\n")
+        sh(["dialer", "-a", "createdatabase"])
+        sh(["dialer", "-a", "user-add", "-p", "admin", "--role", "admin"], input="deb-t3st pass\n")
+        with open(tmp_path / "web.log", "w") as log:
+            # setpriv execs dialer-web as the user (runuser would stay in between, and its own
+            # exit status would hide dialer-web's).
+            web = subprocess.Popen(["setpriv", "--reuid=dialer", "--regid=dialer", "--init-groups", "dialer-web"],
+                                   env=SYSTEM_ENV, cwd="/", stdout=log, stderr=log)
+            wait_for(lambda: web.poll() is not None or listening(port), f"dialer-web on port {port}")
+            assert web.poll() is None, (tmp_path / "web.log").read_text()
+            console_login(f"http://127.0.0.1:{port}", "admin", "deb-t3st pass")
+            assert owner_of(secret) == ("dialer", "dialer") and stat.S_IMODE(secret.stat().st_mode) == 0o600
+            web.terminate()
+            assert web.wait(timeout=120) == 0
+        logs = (tmp_path / "web.log").read_text()
+        assert "Traceback" not in logs and "deb-t3st" not in logs, logs
+    finally:
+        stop(web)
+        Path("/etc/dialer.conf").write_text(original)
+        for path in list(Path("/var/lib/dialer").glob("dialer.sqlite*")) + [secret]:
+            path.unlink(missing_ok=True)
+
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     """apt-get install of a newer .deb while `dialer --service` is mid-campaign."""
     newer = f"{VERSION}+upgradetest1"
@@ -406,6 +450,11 @@ def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o640, grp.getgrnam("dialer").gr_gid)
     assert Path("/etc/dialer.d/site.conf").exists() and Path("/var/lib/dialer/keep.sqlite").exists()
     assert Path("/etc/systemd/system/multi-user.target.wants/dialer.service").is_symlink()
+    # The web console's unit is installed but left disabled until the admin enables it.
+    assert Path("/lib/systemd/system/dialer-web.service").is_file()
+    assert not Path("/etc/systemd/system/multi-user.target.wants/dialer-web.service").exists()
+    assert os.access("/usr/bin/dialer-web", os.X_OK)
+    assert Path("/usr/share/man/man8/dialer-web.8.gz").is_file()
 
 
 def test_remove_keeps_config_and_purge_leaves_nothing(installed):
@@ -419,3 +468,4 @@ def test_remove_keeps_config_and_purge_leaves_nothing(installed):
     assert "dialer" not in sh(["dpkg-statoverride", "--list"]).stdout
     left = sorted(dialer_paths() - installed["paths"])
     assert not left, "left behind by the purge:\n" + "\n".join(left)
+

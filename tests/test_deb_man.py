@@ -53,7 +53,8 @@ def man_options(page):
     return {o for tag in man_tags(page, "OPTIONS") for o in OPTION.findall(tag)}
 
 
-@pytest.mark.parametrize("module,page", [("dialer.cli", "dialer.8"), ("dialer.pbxsim", "dialer-pbxsim.1")])
+@pytest.mark.parametrize("module,page", [("dialer.cli", "dialer.8"), ("dialer.pbxsim", "dialer-pbxsim.1"),
+                                         ("dialer.web.serve", "dialer-web.8")])
 def test_man_page_documents_exactly_the_help_options(module, page):
     in_help, in_man = help_options(help_text(module)), man_options(MAN / page)
     assert in_help, "no option found in --help"

@@ -1,4 +1,4 @@
-"""systemd/: the unit verifies cleanly, is hardened, and its sysusers snippet creates the account."""
+"""systemd/: the units verify cleanly, are hardened, and the sysusers snippet creates the account."""
 import os
 import re
 import shutil
@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "dialer.service"
+WEB_UNIT = ROOT / "systemd" / "dialer-web.service"
+UNITS = {"dialer.service": "/usr/bin/dialer", "dialer-web.service": "/usr/bin/dialer-web"}
 SYSUSERS = ROOT / "systemd" / "dialer.sysusers"
 MAX_EXPOSURE = 2.0
 
@@ -28,18 +30,20 @@ def unit_settings(path=UNIT):
     return settings
 
 
-@pytest.fixture
-def verifiable_unit(tmp_path):
-    """A copy of the unit whose Exec*= binaries exist on this machine.
+@pytest.fixture(params=sorted(UNITS))
+def verifiable_unit(tmp_path, request):
+    """A copy of each unit whose Exec*= binaries exist on this machine.
 
     systemd-analyze verify rejects an Exec*= path that does not exist, and /usr/bin/dialer
     only exists once the package is installed; everything else in the unit is verified as is.
     """
-    text = UNIT.read_text()
+    name, program = request.param, UNITS[request.param]
+    text = (ROOT / "systemd" / name).read_text()
     stand_in = shutil.which("true")
-    assert re.search(r"^ExecStart=/usr/bin/dialer ", text, re.M), "ExecStart must run /usr/bin/dialer"
-    copy = tmp_path / "dialer.service"
-    copy.write_text(re.sub(r"^(Exec\w+)=/usr/bin/dialer ", rf"\1={stand_in} ", text, flags=re.M))
+    exec_re = rf"^(Exec\w+)={re.escape(program)}(?= |$)"
+    assert re.search(exec_re, text, re.M), f"ExecStart must run {program}"
+    copy = tmp_path / name
+    copy.write_text(re.sub(exec_re, rf"\1={stand_in}", text, flags=re.M))
     return copy
 
 
@@ -61,7 +65,7 @@ def test_security_exposure_at_most_2(systemd_analyze, verifiable_unit):
     proc = subprocess.run([systemd_analyze, "security", "--offline=yes", "--no-pager",
                            str(verifiable_unit)], capture_output=True, text=True,
                           env={**os.environ, "SYSTEMD_COLORS": "0"})
-    m = re.search(r"Overall exposure level for dialer\.service: (\d+(?:\.\d+)?)", proc.stdout)
+    m = re.search(rf"Overall exposure level for {re.escape(verifiable_unit.name)}: (\d+(?:\.\d+)?)", proc.stdout)
     assert m, proc.stdout + proc.stderr
     assert float(m.group(1)) <= MAX_EXPOSURE, proc.stdout
 
@@ -86,6 +90,32 @@ def test_service_contract():
     assert "@system-service" in s[("Service", "SystemCallFilter")]
     assert _seconds(svc("WatchdogSec")) >= 10
     assert _seconds(svc("TimeoutStopSec")) >= 60
+
+
+def test_web_service_contract():
+    """What dialer-web relies on, and what the package promises about it."""
+    s = unit_settings(WEB_UNIT)
+    svc = lambda key: s.get(("Service", key), [None])[-1]  # noqa: E731
+    assert (svc("Type"), svc("NotifyAccess")) == ("notify", "main")   # gunicorn's master sends READY=1
+    assert svc("ExecStart") == "/usr/bin/dialer-web"
+    assert (svc("User"), svc("Group")) == ("dialer", "dialer")
+    assert svc("StateDirectory") == "dialer"          # where websecretfile is made by default
+    assert svc("RestartPreventExitStatus") == "2"
+    assert svc("KillMode") == "mixed" and _seconds(svc("TimeoutStopSec")) > 30   # gunicorn's graceful 30 s
+    # It listens: no address or network restriction may keep the loopback (or a proxy) out.
+    assert svc("RestrictAddressFamilies") == "AF_UNIX AF_INET AF_INET6"
+    for key in ("PrivateNetwork", "IPAddressDeny", "IPAddressAllow", "SocketBindDeny", "SocketBindAllow"):
+        assert svc(key) is None, key
+    # Every hardening setting of dialer.service, with the same value (ProcSubset only here).
+    dialer = unit_settings(UNIT)
+    hardening = [k for sec, k in dialer if sec == "Service" and re.match(
+        r"(Protect|Private|Restrict|NoNew|Capability|Ambient|Lock|MemoryDeny|RemoveIPC|SystemCall|DevicePolicy|UMask)",
+        k)]
+    assert len(hardening) > 20
+    for key in hardening:
+        assert s.get(("Service", key), [])[:len(dialer[("Service", key)])] == dialer[("Service", key)], key
+    # Installed disabled: the package does not enable it (packaging/debian/rules).
+    assert "dh_installsystemd --no-enable" in (ROOT / "packaging" / "debian" / "rules").read_text()
 
 
 def _seconds(value):

@@ -24,6 +24,7 @@ MANUAL = {
     "ami": "the AMI session, least-privilege `manager.conf`, the pyst2 defects we wrap",
     "pbxsim": "the bundled Asterisk stand-in: scenarios, faults, its record",
     "operations": "the systemd service, reload and drain, logs, Prometheus metrics, Grafana, alerts",
+    "web": "the web console and HTTP API `dialer-web`: running it, TLS, the first admin, its pages",
     "packaging": "building and installing the .deb, what it puts where",
     "ansible": "provisioning a server with the roles, from a fresh host to a running dialer",
     "decisions": "what we chose where the manual is silent, and why",
@@ -39,8 +40,8 @@ def sections():
 def build():
     head = (ROOT / "docs" / "overview.md").read_text().rstrip() + "\n"
     index = ["## The manual", "",
-             "Everything else lives in `docs/` (and in the man pages `dialer(8)` and "
-             "`dialer-pbxsim(1)`):", ""]
+             "Everything else lives in `docs/` (and in the man pages `dialer(8)`, "
+             "`dialer-web(8)` and `dialer-pbxsim(1)`):", ""]
     for name in sections():
         title = (ROOT / "docs" / f"{name}.md").read_text().splitlines()[0].lstrip("# ").strip()
         what = f" — {MANUAL[name]}" if name in MANUAL else ""

@@ -286,6 +286,7 @@ def _build(parsed, files):
                 else:
                     campaign_layers.setdefault(name, []).append((values, origins))
                     headers.setdefault(name, header)
+    _check_general(general_values, general_origins)
     general = General(**general_values)
     default = _campaign("default", default_layers, [], warnings)
     campaigns = {name: _campaign(name, default_layers, layers, warnings, headers[name])
@@ -294,6 +295,15 @@ def _build(parsed, files):
     origins.update({name: {**origins["default"], **_merge(layers)[1]} for name, layers in campaign_layers.items()})
     origins = {section: {key: raw.where for key, raw in table.items()} for section, table in origins.items()}
     return Config(general, default, campaigns, list(dict.fromkeys(warnings)), list(files), origins)
+
+
+def _check_general(values, origins):
+    """Keys of [general] that only make sense together."""
+    if bool(values["webcertfile"]) != bool(values["webkeyfile"]):
+        given, missing = ("webcertfile", "webkeyfile") if values["webcertfile"] else ("webkeyfile", "webcertfile")
+        raw = origins[given]
+        raise ConfigError(f"{raw.where}: [general] {raw.spelled} = {raw.value!r}: expected {missing} set too "
+                          "(both for HTTPS, or neither for plain HTTP)")
 
 
 def _merge(layers):

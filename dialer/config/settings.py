@@ -106,6 +106,16 @@ SETTINGS = (
     Setting("trunkbackoffmax", G, t.duration("s", 0, strict_minimum=True, whole=False), 600.0,
             "Cap on that wait, in seconds."),
     Setting("trunkprobes", G, t.integer(1), 2, "Calls let through to test an open trunk; one success closes it."),
+    # ---- [general]: the web console, dialer-web (docs/web.md) --------------------------------
+    Setting("weblisten", G, t.listen, "127.0.0.1:8080", "host:port the web console listens on."),
+    Setting("websecretfile", G, t.path, "/var/lib/dialer/web-secret",
+            "File holding the web console's session key; created (mode 0600) at its first start.", is_path=True),
+    Setting("webcertfile", G, _opt(t.path), None,
+            "TLS certificate (PEM) of the web console; with webkeyfile, it serves HTTPS; none = plain HTTP.",
+            is_path=True),
+    Setting("webkeyfile", G, _opt(t.path), None, "TLS private key (PEM) matching webcertfile.", is_path=True),
+    Setting("webworkers", G, t.integer(1, 64), 2, "Worker processes of the web console."),
+    Setting("webmaxupload", G, t.integer(1, 4096), 50, "Largest lead list the web console accepts, in MB."),
 
     # ---- campaign keys: [default] and one section per campaign ---------------------------
     Setting("active", C, t.boolean, True, "false pauses the campaign."),

@@ -157,6 +157,22 @@ def host(value):
     return value
 
 
+def listen(value):
+    """host:port a server binds to ([::1]:8080 for an IPv6 address), returned as host:port text."""
+    expected = "host:port, e.g. 127.0.0.1:8080 or [::1]:8080"
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\s\[\]]+):([0-9]+)", value.strip())
+    if not match:
+        raise ValueError(expected)
+    try:
+        address = host(match.group(1))
+        number = port()(match.group(2))
+    except ValueError:
+        raise ValueError(expected) from None
+    if match.group(1).startswith("[") != (":" in address):   # brackets around IPv6 addresses only
+        raise ValueError(expected)
+    return f"[{address}]:{number}" if ":" in address else f"{address}:{number}"
+
+
 def path(value):
     _no_control(value, "a file path")
     if not value:

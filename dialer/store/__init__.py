@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .admin import AdminMixin
 from .base import StoreBase
 from .claims import ClaimsMixin
+from .console import ConsoleMixin
 from .control import ControlMixin
 from .dialect import for_engine
 from .dump import DumpMixin
@@ -25,7 +26,7 @@ __all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavai
 
 
 class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, HistoryMixin,
-            ControlMixin, StoreBase):
+            ConsoleMixin, ControlMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):

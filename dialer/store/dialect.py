@@ -109,6 +109,13 @@ class MySQL:
         return ("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
                 "AND table_name = ?"), (table,)
 
+    @staticmethod
+    def tables_with_sql(columns):
+        """The tables having every one of `columns` (campaign tables: state and attempts)."""
+        return ("SELECT table_name FROM information_schema.columns WHERE table_schema = DATABASE() AND "
+                f"column_name IN ({', '.join('?' * len(columns))}) GROUP BY table_name HAVING COUNT(*) = ?"
+                ), tuple(columns) + (len(columns),)
+
     def create_database(self, store):
         conn = self.connect(with_db=False)
         try:
@@ -260,6 +267,12 @@ class SQLite:
 
     def columns_sql(self, table):
         return "SELECT name FROM pragma_table_xinfo(?)", (table,)   # xinfo: with generated columns (ap)
+
+    @staticmethod
+    def tables_with_sql(columns):
+        return ("SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' "
+                f"AND p.name IN ({', '.join('?' * len(columns))}) GROUP BY m.name HAVING COUNT(*) = ?"
+                ), tuple(columns) + (len(columns),)
 
     def create_database(self, store):
         d = os.path.dirname(os.path.abspath(self.path))

@@ -8,6 +8,7 @@ N READY leads reads N index entries whatever the table size.
 """
 from ..leadstate import ACTIVE, FINAL, READY, WAITING  # noqa: F401  (the store's names for them)
 from ..names import ORDERBY, is_identifier
+from .console import console_ddl
 from .control_schema import control_ddl
 from .history_schema import history_ddl
 
@@ -120,7 +121,7 @@ def global_ddl(d):
         f"{d.table_options}",
         f"{d.insert_ignore} INTO {d.q(LOCK_TABLE)} (name) VALUES ('claim')",
         meta_ddl(d),
-    ] + history_ddl(d) + control_ddl(d)
+    ] + history_ddl(d) + control_ddl(d) + console_ddl(d)
 
 
 def meta_ddl(d):

@@ -1,0 +1,146 @@
+"""The `dialer-web` command: the web console (dialer.web.app) served by gunicorn.
+
+    dialer-web [-f /etc/dialer.conf]
+
+It reads the web keys of dialer.conf's [general] (weblisten, webworkers, webcertfile,
+webkeyfile, websecretfile), makes the session key file on the first start, and runs gunicorn
+in this process: the master binds the address, tells systemd READY=1 (gunicorn does it
+itself when NOTIFY_SOCKET is set) and forks the workers, each of which builds the Flask
+application from the configuration loaded here. SIGTERM stops it gracefully.
+
+Errors are one line `dialer-web: <message>`; exit status 2 for the configuration or its
+files, gunicorn's own (1, 3) when it cannot bind or a worker cannot boot.
+"""
+import argparse
+import os
+import secrets
+import stat
+import sys
+
+from dialer import __version__, serviceuser
+
+EXIT_USAGE = 2
+# The request line without its query string, nor the Referer (which may carry one): a token or
+# a password put in a URL by mistake must not end up in the journal. Headers are never logged.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
+# Seconds a worker may spend on one request: a big lead list upload is checked line by line.
+REQUEST_TIMEOUT = 300
+
+
+class WebError(Exception):
+    """A file named by the configuration cannot serve; str() is the one-line message."""
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="dialer-web", description="The dialer's web console and HTTP API, "
+                                "served by gunicorn with the web keys of dialer.conf's [general] section.",
+                                epilog="exit status: 0 stopped, 2 configuration error, 1 or 3 gunicorn could not "
+                                "bind or boot a worker.")
+    p.add_argument("-f", "--config", metavar="FILE", help="configuration file (default $DIALER_CONFIG or "
+                   "/etc/dialer.conf, then its dialer.d/*.conf)")
+    p.add_argument("-V", "--version", action="version", version=f"dialer-web {__version__}")
+    return p
+
+
+def ensure_secret(path):
+    """The session key file: created with a random key (mode 0600) when missing, and given to the
+    service's user when root makes it; an existing one must hold a key."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _check_secret(path)
+    except OSError as exc:
+        raise WebError(f"websecretfile {path}: cannot create it ({exc.strerror}); create the directory, or set "
+                       "websecretfile to a writable place") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    acct = serviceuser.account()
+    if acct is not None:
+        os.chown(path, acct.pw_uid, acct.pw_gid)
+
+
+def _check_secret(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            key = f.read().strip()
+        mode = os.stat(path).st_mode
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WebError(f"websecretfile {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if len(key) < 32:
+        raise WebError(f"websecretfile {path}: expected a key of at least 32 characters; delete the file and "
+                       "dialer-web makes a new one")
+    if mode & stat.S_IROTH:
+        print(f"dialer-web: warning: websecretfile {path} is readable by every user: chmod 0600 it",
+              file=sys.stderr)
+
+
+def check_tls(general):
+    for key in ("webcertfile", "webkeyfile"):
+        path = getattr(general, key)
+        if not path:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise WebError(f"{key} {path}: cannot read it ({exc.strerror}); expected a PEM file readable by "
+                           "the user dialer-web runs as") from None
+
+
+def gunicorn_options(general):
+    """gunicorn's settings from [general]."""
+    options = {
+        "bind": [general.weblisten],
+        "workers": general.webworkers,
+        "proc_name": "dialer-web",
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "timeout": REQUEST_TIMEOUT,
+    }
+    if general.webcertfile:
+        options.update(certfile=general.webcertfile, keyfile=general.webkeyfile)
+    acct = serviceuser.account()
+    if acct is not None:   # started by root outside systemd: the workers still run as the service's user
+        options.update(user=acct.pw_uid, group=acct.pw_gid)
+    return options
+
+
+def _server(options, factory):
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return factory()
+
+    return Server(prog="dialer-web")
+
+
+def main(argv=None, factory=None):
+    """Run the console until SIGTERM. `factory` builds the WSGI application in each worker
+    (default: dialer.web.app.create_app with the loaded configuration)."""
+    from dialer.config import ConfigError, load
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = load(args.config)
+        for warning in cfg.warnings:
+            print(f"dialer-web: warning: {warning}", file=sys.stderr)
+        check_tls(cfg.general)
+        ensure_secret(cfg.general.websecretfile)
+    except (ConfigError, WebError) as exc:
+        print(f"dialer-web: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if factory is None:
+        def factory():
+            from dialer.web.app import create_app
+            return create_app(cfg)
+    _server(gunicorn_options(cfg.general), factory).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
