@@ -140,6 +140,17 @@ def test_creates_the_secret_file_0600_once_and_keeps_it(served, tmp_path):
     assert stop(proc)[0] == 0
 
 
+def test_a_secret_file_others_can_read_is_used_with_a_warning(served, tmp_path):
+    secret = tmp_path / "web-secret"
+    secret.write_text("ab" * 32 + "\n")
+    secret.chmod(0o644)
+    proc, port, _ = served()
+    assert get(f"http://127.0.0.1:{port}/")[0] == 200
+    code, logs = stop(proc)
+    assert code == 0 and f"dialer-web: warning: websecretfile {secret} is readable by every user" in logs
+    assert secret.read_text() == "ab" * 32 + "\n"
+
+
 def test_access_log_has_no_query_string(served):
     proc, port, _ = served()
     get(f"http://127.0.0.1:{port}/api/v1/campaigns?token=s3cret-in-the-url")
