@@ -20,8 +20,9 @@ DB_ACTIONS = ("createdatabase", "dropdatabase")
 LIST_ACTIONS = tuple(f"{kind}-{op}" for kind in ("dnc", "blacklist")
                      for op in ("add", "delete", "import", "count", "dump"))
 HISTORY_ACTIONS = ("history", "report", "historydump", "history-purge")
+CONTROL_ACTIONS = ("pause", "resume", "nodes")
 USER_ACTIONS = ("user-add", "user-passwd")
-ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS + USER_ACTIONS
+ACTIONS = DB_ACTIONS + CAMPAIGN_ACTIONS + LIST_ACTIONS + HISTORY_ACTIONS + CONTROL_ACTIONS + USER_ACTIONS
 
 DESCRIPTION = """\
 actions (-a):
@@ -38,6 +39,8 @@ actions (-a):
   history -p PHONE  every attempt to a number    historydump   the attempt history as CSV
   report [--from DATE --to DATE] [--by hour|day]  attempts, answers, codes per period (no -c: all)
   history-purge [-p DAYS]  delete attempts older than historydays
+  pause / resume  stop / restart new calls of the campaign on every dialer (live calls finish)
+  nodes           the dialers sharing this database: last heartbeat, version, status
   user-add -p NAME --role viewer|operator|admin   a web console user (password from the terminal or stdin)
   user-passwd -p NAME                             set a console user's password (terminal or stdin)
 without -a: dial in the foreground (--start: as a daemon, --stop: stop it, -safe: auto-restart).
@@ -73,7 +76,7 @@ def build_parser():
     p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
     p.add_argument("-k", "--clipping", action="store_true",
                    help="accepted for compatibility; no effect (each result is written once anyway)")
-    p.add_argument("--format", choices=("table", "json", "csv"), help="statistics, history, report output")
+    p.add_argument("--format", choices=("table", "json", "csv"), help="statistics, history, report, nodes output")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
     p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
@@ -341,9 +344,11 @@ def _dump(st, cfg, args, action):
 
 def _statistics(st, cfg, args, action):
     from .store import format_table
-    from . import trunkstate
+    from . import control_cli, trunkstate
     name = _campaign(args, action)
     stats = st.statistics(name)
+    paused = control_cli.pause_of(st, name)
+    stats["paused"] = {"by": paused[0], "since": paused[1]} if paused else None
     trunk = cfg.campaign(name).trunk
     if args.format == "json":
         stats["trunks"] = [e for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == trunk]
@@ -409,6 +414,15 @@ def _history(st, cfg, args, action):
         raise UsageError(str(exc)) from None
 
 
+def _control(st, cfg, args, action):
+    from . import control_cli
+    name = None if action == "nodes" else _campaign(args, action)
+    try:
+        return control_cli.run(st, cfg, args, action, name)
+    except control_cli.UsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _user(st, cfg, args, action):
     from . import user_cli
     try:
@@ -421,7 +435,8 @@ ACTION_HANDLERS = {
     "createdatabase": _db, "dropdatabase": _db, "create": _create, "drop": _drop, "truncate": _truncate, "upgrade": _upgrade,
     "repare": _repare, "file": _file, "insert": _insert, "delete": _delete, "count": _count, "dump": _dump,
     "fulldump": _dump, "statistics": _statistics, "explain": _explain, "dnc": _lists, "blacklist": _lists,
-    "history": _history, "report": _history, "historydump": _history, "user": _user,
+    "history": _history, "report": _history, "historydump": _history,
+    "pause": _control, "resume": _control, "nodes": _control, "user": _user,
 }
 
 if __name__ == "__main__":

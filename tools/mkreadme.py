@@ -20,6 +20,7 @@ MANUAL = {
     "rules": "calling windows, time zones, pauses, filters, do-not-call and blacklists, `explain`",
     "store": "MariaDB/MySQL and SQLite, the campaign table columns, claims, `upgrade`",
     "history": "every attempt kept: the history table, `history`, `report`, `historydump`, retention, Grafana",
+    "control": "pause and resume a campaign on every node, heartbeats, `nodes`",
     "ami": "the AMI session, least-privilege `manager.conf`, the pyst2 defects we wrap",
     "pbxsim": "the bundled Asterisk stand-in: scenarios, faults, its record",
     "operations": "the systemd service, reload and drain, logs, Prometheus metrics, Grafana, alerts",

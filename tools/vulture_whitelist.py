@@ -21,6 +21,18 @@ _.__module__           # read by pickle/repr of the generated config dataclasses
 frame                  # signal handler signature (service.py, pbxsim/__main__.py)
 _.load_config          # gunicorn BaseApplication hook (web/serve.py)
 
+# -- Flask, Flask-Login and Flask-WTF read these, or call them as registered hooks (dialer/web/) ---
+_.session_interface    # Flask app attribute: security.SessionInterface (Secure cookie behind a TLS proxy)
+_.permanent            # flask.session.permanent: the session lasts PERMANENT_SESSION_LIFETIME (auth.py)
+_.login_view           # LoginManager settings (security.py)
+_.login_message
+get_id                 # flask_login.UserMixin protocol (security.User)
+get_cookie_secure      # flask SessionInterface hook (security.SessionInterface)
+_load_user             # @login_manager.user_loader (security.py)
+_csrf                  # @app.errorhandler(...) hooks (security.init)
+_down
+_store
+
 # -- data for people and for the next reader ---------------------------------------------------
 doc                    # config/settings.py Setting.doc: the meaning of each key, in the one table
 _.__doc__              # docstrings of the generated General/Campaign classes (help(), pydoc)
@@ -40,6 +52,7 @@ _.claim
 _.held
 _.leads_without_zone
 _.set_zones
+_.write_heartbeat      # engine/runtime.py
 _.watchdog_interval    # notify.py: the Notifier's documented API, checked by test_systemd_unit_notify
 
 # -- store/history.py HistoryEntry: a column filled through HistoryEntry(**fields) -------------

@@ -3,6 +3,7 @@ import time
 
 from .. import codes
 from . import schema
+from .control import describe_pause
 
 
 class StatsMixin:
@@ -79,10 +80,12 @@ def _by_code(out, items):
 
 def format_table(st):
     """The human-readable statistics table."""
-    out = [f"campaign          {st['campaign']}",
-           f"total             {st['total']}",
-           f"dialable now      {st['dialable_now']}",
-           f"waiting (retry)   {st['waiting']}"]
+    out = [f"campaign          {st['campaign']}"]
+    if st.get("paused"):
+        out.append(f"state             {describe_pause(st['paused']['by'], st['paused']['since'])}")
+    out += [f"total             {st['total']}",
+            f"dialable now      {st['dialable_now']}",
+            f"waiting (retry)   {st['waiting']}"]
     _by_code(out, st.get("waiting_by_code", ()))
     out += [f"in progress       {st['in_progress']}",
             f"final             {st['final']}"]

@@ -7,9 +7,9 @@ import flask
 
 from .campaigns import checked_name, lookup_phone, set_paused
 from .console import current, get_store
-from .overview import campaigns as overview, campaign_state, nodes
+from .overview import campaigns as overview, one_campaign
 from .security import User, audit, RANK
-from .upload import report_dict, run_import
+from .upload import ImportJob
 
 bp = flask.Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,10 +29,8 @@ def api(role):
         def inner(*a, **kw):
             user = token_user()
             if user is None:
-                resp = flask.jsonify(error="a valid API token is needed: Authorization: Bearer <token>")
-                resp.status_code = 401
-                resp.headers["WWW-Authenticate"] = 'Bearer realm="dialer"'
-                return resp
+                return (flask.jsonify(error="a valid API token is needed: Authorization: Bearer <token>"), 401,
+                        {"WWW-Authenticate": 'Bearer realm="dialer"'})
             if RANK[user.role] < RANK[role]:
                 return flask.jsonify(error=f"this needs the {role} role (the token's user is {user.role})"), 403
             flask.g.api_user = user
@@ -63,17 +61,13 @@ def campaigns():
 def campaign(name):
     name = _existing(name)
     st = get_store()
-    stats = st.statistics(name)
-    info = campaign_state(st, current().cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]])
+    info, stats = one_campaign(st, current().cfg, name)
     return flask.jsonify(campaign=info, statistics=stats)
 
 
 def _pause(name, pause):
-    name = _existing(name)
-    user = flask.g.api_user.name
-    st = get_store()
-    changed = st.pause_campaign(name, user) if pause else st.resume_campaign(name, user)
-    _audit("pause" if pause else "resume", name, "api" + ("" if changed else ", no change"))
+    name = checked_name(name)
+    changed = set_paused(name, pause, flask.g.api_user.name, via="api")
     return flask.jsonify(campaign=name, paused=pause, changed=changed)
 
 
@@ -105,11 +99,11 @@ def upload(name):
     name = _existing(name)
     st = get_store()
     dedupe = flask.request.args.get("dedupe", "") in ("1", "true", "yes")
-    report, uid, lines = run_import(lambda p: st.import_file(name, p, dedupe=dedupe), _save_body)
+    job = ImportJob(lambda p, progress: st.import_file(name, p, dedupe=dedupe, progress=progress), _save_body)
+    report = job.run()
     _audit("upload", name, f"api: imported {report.imported}, rejected {report.rejected}, "
            f"duplicates {report.duplicates}")
-    body = report_dict(report, uid, lines)
-    return flask.jsonify(body), (422 if report.status == 2 else 200)
+    return flask.jsonify(job.result()), (422 if report.status == 2 else 200)
 
 
 @bp.route("/campaigns/<name>/leads/<phone>")

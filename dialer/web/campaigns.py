@@ -10,8 +10,9 @@ import flask_login
 from .. import codes, names
 from ..lookup import explain_phone
 from ..rules import explain
+from ..store import StoreError, StoreUnavailable
 from .console import current, get_store
-from .overview import campaigns as overview, campaign_state, nodes
+from .overview import campaigns as overview, one_campaign
 from .security import audit, requires
 
 bp = flask.Blueprint("campaigns", __name__)
@@ -53,15 +54,20 @@ def show(name):
     cfg = current().cfg
     if not st.exists(name):
         flask.abort(404, f"campaign {name!r} has no table in the database")
-    stats = st.statistics(name)
-    info = campaign_state(st, cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]])
+    info, stats = one_campaign(st, cfg, name)
     phone = flask.request.args.get("phone", "").strip()
-    lookup = None
+    lookup = lookup_error = None
     if phone:
-        lookup = lookup_phone(st, cfg, name, phone)
+        try:
+            lookup = lookup_phone(st, cfg, name, phone)
+        except StoreError as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            lookup_error = str(exc)
     hours = hourly(st, name)
     return flask.render_template(
-        "campaign.html", name=name, stats=stats, info=info, phone=phone, lookup=lookup, hours=hours,
+        "campaign.html", name=name, stats=stats, info=info, phone=phone, lookup=lookup, lookup_error=lookup_error,
+        hours=hours,
         code_bars=[(f"{c['code']} {c['name']}", c["count"]) for c in stats["by_code"]],
         hour_bars=[(f"{time.strftime('%d %H:00', time.localtime(h))} ({b} answered)", a) for h, a, b in hours if a],
         can_write=flask_login.current_user.can("operator"))
@@ -80,28 +86,28 @@ def lookup_phone(st, cfg, name, phone):
             "notes": notes, "history": history}
 
 
-def set_paused(name, pause):
-    """Pause or resume; True when that changed something. Audited either way."""
+def set_paused(name, pause, user, via=""):
+    """Pause or resume for `user`; True when that changed something. Audited either way."""
     st = get_store()
     if not st.exists(name):
         flask.abort(404, f"campaign {name!r} has no table in the database")
-    user = flask_login.current_user.name
     changed = st.pause_campaign(name, user) if pause else st.resume_campaign(name, user)
-    audit("pause" if pause else "resume", name, "" if changed else "already " + ("paused" if pause else "running"))
+    note = "" if changed else "already " + ("paused" if pause else "running")
+    audit("pause" if pause else "resume", name, ", ".join(x for x in (via, note) if x), user=user)
     return changed
 
 
 @bp.route("/campaigns/<name>/pause", methods=["POST"])
 @requires("operator")
 def pause(name):
-    set_paused(checked_name(name), True)
+    set_paused(checked_name(name), True, flask_login.current_user.name)
     return flask.redirect(flask.url_for(".show", name=name))
 
 
 @bp.route("/campaigns/<name>/resume", methods=["POST"])
 @requires("operator")
 def resume(name):
-    set_paused(checked_name(name), False)
+    set_paused(checked_name(name), False, flask_login.current_user.name)
     return flask.redirect(flask.url_for(".show", name=name))
 
 

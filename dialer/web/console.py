@@ -18,7 +18,8 @@ class Console:
         if st is None:
             st = self._local.store = store.open_store(self.cfg.general)
         if not self._ready:
-            # A database made before the console: its tables, once per process.
+            # A database made before the console or the runtime control: their tables, once per process.
+            st.ensure_control()
             st.ensure_console()
             self._ready = True
         return st
@@ -31,10 +32,3 @@ def current():
 def get_store():
     return current().store()
 
-
-def campaign_config(name):
-    """The configured campaign `name`, or a 404: only campaigns of dialer.conf are shown."""
-    c = current().cfg.campaigns.get(name)
-    if c is None:
-        flask.abort(404, f"no campaign {name!r} in the configuration")
-    return c

@@ -6,7 +6,7 @@ from ..store import StoreError
 from .campaigns import csv_download
 from .console import current, get_store
 from .security import audit, requires
-from .upload import report_dict, run_import, uploaded_file
+from .upload import ImportJob, streamed, uploaded_file
 
 bp = flask.Blueprint("lists", __name__)
 
@@ -59,10 +59,8 @@ def change(kind, op, table):
     st = get_store()
     if op == "import":
         f = uploaded_file()
-        report, uid, lines = run_import(lambda p: st.list_import(p, t), f.save)
-        audit(f"{kind}-import", camp, f"{f.filename[:100]}: imported {report.imported}, rejected {report.rejected}")
-        return flask.render_template("upload.html", target=label, filename=f.filename,
-                                     r=report_dict(report, uid, lines), back=flask.url_for(".index"))
+        job = ImportJob(lambda p, progress: st.list_import(p, t, progress=progress), f.save)
+        return streamed(job, label, f.filename, flask.url_for(".index"), f"{kind}-import", camp)
     phones = _phones()
     if op == "add":
         n = sum(st.list_add(p, t) for p in phones)

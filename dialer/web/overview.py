@@ -1,10 +1,11 @@
 """What the Campaigns page and the API say about each campaign, and about the dialer nodes."""
 import time
 
-# A dialer writes its heartbeat every HEARTBEAT seconds (dialer/store/control.py); one not seen
-# for three periods is shown as stopped.
-HEARTBEAT = 5
-STALE_AFTER = 3 * HEARTBEAT
+from ..engine.runtime import HEARTBEAT_EVERY
+from ..store.control import describe_pause
+
+# A node not seen for three heartbeat periods is shown as stopped.
+STALE_AFTER = int(3 * HEARTBEAT_EVERY)
 
 
 def nodes(st, now=None):
@@ -24,7 +25,7 @@ def campaign_names(st, cfg):
     return sorted(set(cfg.campaigns) | set(st.campaign_tables()))
 
 
-def campaign_state(st, cfg, name, stats, paused, live_nodes):
+def campaign_state(cfg, name, stats, paused, live_nodes):
     """One campaign: its state in words, the live calls per node, and the statistics' headline."""
     camp = cfg.campaigns.get(name)
     live = {n["instance"]: int((n.get("campaigns") or {}).get(name, {}).get("live", 0)) for n in live_nodes
@@ -34,8 +35,7 @@ def campaign_state(st, cfg, name, stats, paused, live_nodes):
     if stats is None:
         state = "no table in the database"
     elif name in paused:
-        user, since = paused[name]
-        state = f"paused by {user} since {time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}"
+        state = describe_pause(*paused[name])
     elif camp is None:
         state = "not in dialer.conf"
     elif not camp.active:
@@ -56,11 +56,30 @@ def campaign_state(st, cfg, name, stats, paused, live_nodes):
     return out
 
 
+def one_campaign(st, cfg, name):
+    """(state as campaign_state gives it, the full statistics) of a campaign that has a table."""
+    stats = st.statistics(name)
+    return campaign_state(cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]]), stats
+
+
+def last_hour(st, now=None):
+    """name -> attempts placed in the last hour, from the history (a range of its covering index)."""
+    now = int(time.time() if now is None else now)
+    if not st.table_exists("dialer_history"):
+        return {}
+    out = {}
+    for name in st.history_campaigns():
+        out[name] = sum(n for _s, _c, n, _a, _d in st.history_slots(now - 3600, now + 1, name))
+    return out
+
+
 def campaigns(st, cfg):
     paused = st.paused_campaigns()
     live_nodes = [n for n in nodes(st) if n["alive"]]
+    hour = last_hour(st)
     out = []
     for name in campaign_names(st, cfg):
         stats = st.statistics(name) if st.exists(name) else None
-        out.append(campaign_state(st, cfg, name, stats, paused, live_nodes))
+        out.append(campaign_state(cfg, name, stats, paused, live_nodes))
+        out[-1]["calls_last_hour"] = hour.get(name, 0)
     return out

@@ -1,11 +1,13 @@
 """Sessions, roles, CSRF, the security headers, errors, and the audit of what people do."""
 import functools
+import ipaddress
 import os
 import secrets
 import tempfile
 
 import flask
 import flask_login
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..store import StoreError, StoreUnavailable
@@ -72,7 +74,27 @@ def _load_user(name):
 
 
 def address():
-    return flask.request.remote_addr or ""
+    """The client's address. Behind a reverse proxy on this host (nginx of the dialer_web role)
+    the peer is loopback and the client is the last X-Forwarded-For entry, the one the proxy
+    added; from any other peer the header is ignored, so a client cannot choose its address
+    (the audit's, the login rate limit's)."""
+    peer = flask.request.remote_addr or ""
+    fwd = flask.request.headers.get("X-Forwarded-For", "")
+    if fwd and peer in ("127.0.0.1", "::1"):
+        last = fwd.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass
+    return peer
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Secure session cookies under TLS: gunicorn's own (SESSION_COOKIE_SECURE) or a proxy's
+    (gunicorn marks the request https from X-Forwarded-Proto of forwarded_allow_ips only)."""
+
+    def get_cookie_secure(self, app):
+        return super().get_cookie_secure(app) or flask.request.is_secure
 
 
 def audit(action, campaign="", detail="", user=None):
@@ -109,6 +131,7 @@ def _error(code, message):
 
 
 def init(app):
+    app.session_interface = SessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     app.after_request(_headers)
@@ -128,3 +151,5 @@ def init(app):
 
     for code in (400, 401, 403, 404, 405, 413, 429):
         app.register_error_handler(code, lambda e: _error(e.code, e.description))
+    # A bug: the traceback goes to the log (Flask logs it before this runs), one line to the client.
+    app.register_error_handler(500, lambda e: _error(500, "internal error (see the dialer-web log)"))

@@ -2,14 +2,17 @@
 `dialer -a file` / `-a dnc-import` (dialer/store/importer.py), line by line, and the rejected
 lines are shown and kept for download."""
 import os
+import queue
 import re
 import secrets
 import tempfile
+import threading
 import time
 
 import flask
 import flask_login
 
+from ..store import StoreError
 from .campaigns import checked_name
 from .console import get_store
 from .security import audit, requires
@@ -38,32 +41,77 @@ def _expire(d, now):
             pass
 
 
-def run_import(load, save):
-    """save(path) the upload, run load(path) -> ImportReport, keep only the rejected lines.
-    Returns (report, upload id or None, the first rejected lines)."""
-    d = upload_dir()
-    _expire(d, time.time())
-    uid = secrets.token_urlsafe(18)
-    path = os.path.join(d, uid)
-    save(path)
-    try:
-        report = load(path)
-    finally:
-        os.unlink(path)
-    lines = []
-    if report.rejected:
-        with open(report.rejected_path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if len(lines) == SHOWN:
-                    break
-                lines.append(line.rstrip("\n"))
-    return report, (uid if report.rejected else None), lines
+class ImportJob:
+    """One uploaded file through the importer. run() imports it here; steps() imports it in a
+    thread and yields its progress (percent of the file read) as it goes, for a page that shows
+    it while the rest of the page waits."""
+
+    def __init__(self, load, save):
+        """save(path) stores the upload; load(path, progress) -> ImportReport imports it."""
+        d = upload_dir()
+        _expire(d, time.time())
+        self.uid = secrets.token_urlsafe(18)
+        self.path = os.path.join(d, self.uid)
+        save(self.path)
+        self.load = load
+        self.report = self.error = None
+        self.lines = []
+
+    def run(self, progress=None):
+        try:
+            self.report = self.load(self.path, progress)
+        finally:
+            os.unlink(self.path)
+        if self.report.rejected:
+            with open(self.report.rejected_path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if len(self.lines) == SHOWN:
+                        break
+                    self.lines.append(line.rstrip("\n"))
+        return self.report
+
+    def steps(self):
+        q = queue.Queue()
+
+        def work():
+            try:
+                self.run(lambda done, total: q.put(int(done * 100 / total) if total else 100))
+            except StoreError as exc:      # a bad header, the database gone: said on the page
+                self.error = str(exc)
+            except Exception as exc:       # the page is already half sent: say it there, log the rest
+                flask.current_app.logger.exception("import of an upload failed")
+                self.error = f"internal error: {' '.join(str(exc).split()) or type(exc).__name__}"
+            finally:
+                q.put(None)
+        app = flask.current_app._get_current_object()
+
+        def in_app():
+            with app.app_context():
+                work()
+        threading.Thread(target=in_app, name="import", daemon=True).start()
+        while True:
+            pct = q.get()
+            if pct is None:
+                return
+            yield pct
+
+    def result(self):
+        r = self.report
+        return {"imported": r.imported, "rejected": r.rejected, "duplicates": r.duplicates, "status": r.status,
+                "rejected_lines": self.lines,
+                "rejected_url": flask.url_for("upload.rejected", uid=self.uid) if r.rejected else None}
 
 
-def report_dict(report, uid, lines):
-    return {"imported": report.imported, "rejected": report.rejected, "duplicates": report.duplicates,
-            "status": report.status, "rejected_lines": lines,
-            "rejected_url": flask.url_for("upload.rejected", uid=uid) if uid else None}
+def streamed(job, target, filename, back, audit_action, campaign=""):
+    """The upload page, sent as the import goes: a progress bar, then the report; audited at the end."""
+    def steps():
+        yield from job.steps()
+        r = job.report
+        audit(audit_action, campaign, f"{filename[:100]}: " + (
+            job.error[:120] if r is None else
+            f"imported {r.imported}, rejected {r.rejected}, duplicates {r.duplicates}"))
+    return flask.Response(flask.stream_template("upload.html", job=job, steps=steps(), target=target,
+                                                filename=filename, back=back))
 
 
 def uploaded_file():
@@ -80,11 +128,8 @@ def campaign(name):
     st = get_store()
     dedupe = flask.request.form.get("dedupe") == "on"
     f = uploaded_file()
-    report, uid, lines = run_import(lambda p: st.import_file(name, p, dedupe=dedupe), f.save)
-    audit("upload", name, f"{f.filename[:100]}: imported {report.imported}, rejected {report.rejected}, "
-          f"duplicates {report.duplicates}")
-    return flask.render_template("upload.html", name=name, target=f"campaign {name}", filename=f.filename,
-                                 r=report_dict(report, uid, lines), back=flask.url_for("campaigns.show", name=name))
+    job = ImportJob(lambda p, progress: st.import_file(name, p, dedupe=dedupe, progress=progress), f.save)
+    return streamed(job, f"campaign {name}", f.filename, flask.url_for("campaigns.show", name=name), "upload", name)
 
 
 @bp.route("/uploads/<uid>/rejected.txt")
