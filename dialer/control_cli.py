@@ -9,11 +9,8 @@ import sys
 import time
 
 from .cli import EXIT_OK
-from .store.control import describe_pause
+from .store.control import STALE_AFTER, describe_pause
 from .store.control_schema import PAUSE_TABLE
-
-# A node whose heartbeat is older than this is shown as not reporting (it writes one every 5 s).
-STALE_SECONDS = 30
 
 
 class UsageError(ValueError):
@@ -65,7 +62,7 @@ def _nodes(st, args):
         print("no dialer has reported to this database")
     for b in beats:
         age = max(0, int(now - b["seen"]))
-        seen = f"{age}s ago" if age < STALE_SECONDS else f"NOT REPORTING for {age}s"
+        seen = f"{age}s ago" if age <= STALE_AFTER else f"NOT REPORTING for {age}s"
         print(f"{b['instance']:<20} {b.get('host', '?'):<20} {b.get('version', '?'):<8} {seen:<24} "
               f"{b.get('status', '')}")
     sys.stdout.flush()

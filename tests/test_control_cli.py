@@ -6,6 +6,7 @@ import re
 import pytest
 
 from dialer import config, store as store_mod
+from dialer.store.control_schema import HEARTBEAT_TABLE
 from tests.conftest import run_dialer
 from tests.test_cli import one_line_error
 
@@ -74,6 +75,10 @@ def test_nodes_lists_the_heartbeats(conf):
     assert re.fullmatch(r"node1 +pbx1 +9\.9 +\d+s ago +dialing 2/10 lines in 1 campaign\(s\)\n", out), out
     (beat,) = json.loads(dialer(conf, "-a", "nodes", "--format", "json").stdout)
     assert beat["instance"] == "node1" and beat["host"] == "pbx1"
+    st = store_mod.open_store(config.load(str(conf)).general)
+    st.execute(f"UPDATE {st.d.q(HEARTBEAT_TABLE)} SET seen = seen - 60")     # it stopped a minute ago
+    st.close()
+    assert re.search(r" NOT REPORTING for 6\ds ", dialer(conf, "-a", "nodes").stdout)
 
 
 def test_help_lists_the_actions():

@@ -9,7 +9,7 @@ import socket
 from typing import Callable, Dict, Tuple
 
 from .. import __version__
-from ..store.control import describe_pause
+from ..store.control import HEARTBEAT_EVERY, describe_pause
 from .database import Database
 from .state import Campaigns
 
@@ -18,7 +18,6 @@ log = logging.getLogger("dialer.engine")
 # At most one read of the pauses per second (one query for every campaign), at least one per
 # loop period: a pause takes effect within one iteration at the default loopms.
 REFRESH_MIN = 1.0
-HEARTBEAT_EVERY = 5.0
 
 
 class Runtime:

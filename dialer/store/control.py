@@ -11,6 +11,11 @@ from . import schema
 from .control_schema import HEARTBEAT_TABLE, NAME_MAX, PAUSE_TABLE, control_ddl
 from .errors import StoreError
 
+# Each dialer writes its heartbeat this often (engine/runtime.py); one silent for three periods
+# is shown as not reporting (`dialer -a nodes`, the web console).
+HEARTBEAT_EVERY = 5.0
+STALE_AFTER = 3 * HEARTBEAT_EVERY
+
 
 def _check_name(value, what):
     if not isinstance(value, str) or not value or len(value) > NAME_MAX or not value.isprintable():

@@ -94,6 +94,7 @@ def exercise(metrics, campaigns=("sales", "support")):
     for i, name in enumerate(campaigns):
         metrics.add_campaign(name, 10 + i)
         metrics.set_window_open(name, True)
+        metrics.set_campaign_paused(name, i == 1)
         metrics.set_leads(name, dialable=40, waiting=5, final=3)
         metrics.set_calls_live(name, 2)
         for outcome in OUTCOME_CLASSES:
