@@ -382,9 +382,26 @@ def test_root_quick_start_leaves_files_the_service_user_can_write(installed, tmp
             path.unlink(missing_ok=True)
 
 
-def test_installed_dialer_web_serves_the_console(installed, tmp_path):
-    """The installed dialer-web on Debian's Flask and gunicorn, as the unit runs it (as user
-    dialer, the shipped paths): the first admin from the CLI logs in, SIGTERM stops it."""
+def worker_uids(pid):
+    """Real uids of the processes whose parent is pid (gunicorn's workers)."""
+    uids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields["PPid"]) == pid:
+            uids.append(int(fields["Uid"].split()[0]))
+    return uids
+
+
+# setpriv execs dialer-web as the user, as the unit does (runuser would stay in between, and
+# its own exit status would hide dialer-web's); root's run hands the workers to that user.
+@pytest.mark.parametrize("command", [["setpriv", "--reuid=dialer", "--regid=dialer", "--init-groups", "dialer-web"],
+                                     ["dialer-web"]], ids=["as-dialer", "as-root"])
+def test_installed_dialer_web_serves_the_console(installed, tmp_path, command):
+    """The installed dialer-web on Debian's Flask and gunicorn on the shipped paths: the first
+    admin from the CLI logs in, the session key is the service user's, SIGTERM stops it."""
     original = Path("/etc/dialer.conf").read_text()
     port = free_port()
     secret = Path("/var/lib/dialer/web-secret")
@@ -394,14 +411,12 @@ def test_installed_dialer_web_serves_the_console(installed, tmp_path):
         sh(["dialer", "-a", "createdatabase"])
         sh(["dialer", "-a", "user-add", "-p", "admin", "--role", "admin"], input="deb-t3st pass\n")
         with open(tmp_path / "web.log", "w") as log:
-            # setpriv execs dialer-web as the user (runuser would stay in between, and its own
-            # exit status would hide dialer-web's).
-            web = subprocess.Popen(["setpriv", "--reuid=dialer", "--regid=dialer", "--init-groups", "dialer-web"],
-                                   env=SYSTEM_ENV, cwd="/", stdout=log, stderr=log)
+            web = subprocess.Popen(command, env=SYSTEM_ENV, cwd="/", stdout=log, stderr=log)
             wait_for(lambda: web.poll() is not None or listening(port), f"dialer-web on port {port}")
             assert web.poll() is None, (tmp_path / "web.log").read_text()
             console_login(f"http://127.0.0.1:{port}", "admin", "deb-t3st pass")
             assert owner_of(secret) == ("dialer", "dialer") and stat.S_IMODE(secret.stat().st_mode) == 0o600
+            assert set(worker_uids(web.pid)) == {pwd.getpwnam("dialer").pw_uid}
             web.terminate()
             assert web.wait(timeout=120) == 0
         logs = (tmp_path / "web.log").read_text()
@@ -411,6 +426,7 @@ def test_installed_dialer_web_serves_the_console(installed, tmp_path):
         Path("/etc/dialer.conf").write_text(original)
         for path in list(Path("/var/lib/dialer").glob("dialer.sqlite*")) + [secret]:
             path.unlink(missing_ok=True)
+
 
 def test_upgrade_keeps_a_running_campaign_config_and_state(installed, tmp_path):
     """apt-get install of a newer .deb while `dialer --service` is mid-campaign."""

@@ -6,15 +6,19 @@ the launcher; the last ones run the `dialer-web` command with the real console (
 tested in tests/test_web_*.py).
 """
 import os
+import pwd
+import shutil
 import signal
 import socket
 import ssl
 import stat
 import subprocess
+import tempfile
 import sys
 import textwrap
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -136,6 +140,17 @@ def test_creates_the_secret_file_0600_once_and_keeps_it(served, tmp_path):
     assert stop(proc)[0] == 0
 
 
+def test_a_secret_file_others_can_read_is_used_with_a_warning(served, tmp_path):
+    secret = tmp_path / "web-secret"
+    secret.write_text("ab" * 32 + "\n")
+    secret.chmod(0o644)
+    proc, port, _ = served()
+    assert get(f"http://127.0.0.1:{port}/")[0] == 200
+    code, logs = stop(proc)
+    assert code == 0 and f"dialer-web: warning: websecretfile {secret} is readable by every user" in logs
+    assert secret.read_text() == "ab" * 32 + "\n"
+
+
 def test_access_log_has_no_query_string(served):
     proc, port, _ = served()
     get(f"http://127.0.0.1:{port}/api/v1/campaigns?token=s3cret-in-the-url")
@@ -217,6 +232,30 @@ def test_options_follow_the_configuration(tmp_path, certificate):
     assert (options["certfile"], options["keyfile"]) == (str(cert), str(key))
     plain = serve.gunicorn_options(config.loads("[general]\n").general)
     assert plain["bind"] == ["127.0.0.1:8080"] and "certfile" not in plain and plain["workers"] == 2
+    assert "user" not in plain
+    nobody = pwd.getpwnam("nobody")
+    switched = serve.gunicorn_options(general, nobody)
+    assert (switched["user"], switched["group"]) == (nobody.pw_uid, nobody.pw_gid)
+
+
+def test_root_runs_workers_as_the_service_user_only_on_a_configuration_it_can_read(tmp_path, monkeypatch):
+    """As root with the service's account (here `nobody` stands in for `dialer`): a configuration
+    that account can read is served by workers running as it; a private one by the caller."""
+    from dialer import config, serviceuser
+    nobody = pwd.getpwnam("nobody")
+    monkeypatch.setattr(serviceuser, "account", lambda: nobody)
+    private = write_conf(tmp_path, 8080)
+    private.chmod(0o600)
+    assert serve.worker_account(config.load(private)) is None
+    shared = Path(tempfile.mkdtemp(prefix="dialer-web-"))
+    try:
+        shared.chmod(0o755)
+        conf = shared / "dialer.conf"
+        conf.write_text(private.read_text())
+        conf.chmod(0o644)
+        assert serve.worker_account(config.load(conf)) == nobody
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_help_and_version():

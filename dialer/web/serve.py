@@ -44,7 +44,7 @@ def build_parser():
 
 def ensure_secret(path):
     """The session key file: created with a random key (mode 0600) when missing, and given to the
-    service's user when root makes it; an existing one must hold a key."""
+    service's user when root makes it in a service directory; an existing one must hold a key."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -54,9 +54,10 @@ def ensure_secret(path):
                        "websecretfile to a writable place") from None
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32) + "\n")
-    acct = serviceuser.account()
-    if acct is not None:
-        os.chown(path, acct.pw_uid, acct.pw_gid)
+    try:
+        serviceuser.hand_over([path])
+    except serviceuser.NotHandedOver as exc:
+        raise WebError(f"websecretfile {exc}") from None
 
 
 def _check_secret(path):
@@ -87,8 +88,17 @@ def check_tls(general):
                            "the user dialer-web runs as") from None
 
 
-def gunicorn_options(general):
-    """gunicorn's settings from [general]."""
+def worker_account(cfg):
+    """The account the workers switch to: the service's, when root starts dialer-web outside
+    systemd on a configuration that account can read (else nothing changes)."""
+    acct = serviceuser.account()
+    if acct is not None and all(serviceuser.readable_by(acct, f) for f in cfg.files):
+        return acct
+    return None
+
+
+def gunicorn_options(general, account=None):
+    """gunicorn's settings from [general]; `account`: the user the workers run as."""
     options = {
         "bind": [general.weblisten],
         "workers": general.webworkers,
@@ -100,9 +110,8 @@ def gunicorn_options(general):
     }
     if general.webcertfile:
         options.update(certfile=general.webcertfile, keyfile=general.webkeyfile)
-    acct = serviceuser.account()
-    if acct is not None:   # started by root outside systemd: the workers still run as the service's user
-        options.update(user=acct.pw_uid, group=acct.pw_gid)
+    if account is not None:
+        options.update(user=account.pw_uid, group=account.pw_gid)
     return options
 
 
@@ -138,7 +147,7 @@ def main(argv=None, factory=None):
         def factory():
             from dialer.web.app import create_app
             return create_app(cfg)
-    _server(gunicorn_options(cfg.general), factory).run()
+    _server(gunicorn_options(cfg.general, worker_account(cfg)), factory).run()
     return 0
 
 
