@@ -6,7 +6,7 @@ import time
 
 import flask
 
-from . import api, auth, campaigns, lists, nodes, security, upload, users
+from . import api, auth, campaigns, lists, nodes, secretkey, security, upload, users
 from .console import Console
 
 
@@ -15,7 +15,7 @@ def create_app(cfg, secret_key=None):
     g = cfg.general
     app = flask.Flask(__name__)
     app.config.update(
-        SECRET_KEY=secret_key or security.load_secret(g.websecretfile),
+        SECRET_KEY=secret_key or secretkey.ensure(g.websecretfile),
         MAX_CONTENT_LENGTH=g.webmaxupload * 1024 * 1024,
         SESSION_COOKIE_NAME="dialer_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -1,9 +1,6 @@
 """Sessions, roles, CSRF, the security headers, errors, and the audit of what people do."""
 import functools
 import ipaddress
-import os
-import secrets
-import tempfile
 
 import flask
 import flask_login
@@ -29,29 +26,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-def load_secret(path):
-    """The session key from `path`, made (0600, atomically: workers start together) when missing."""
-    try:
-        with open(path, "rb") as f:
-            key = f.read().strip()
-        if key:
-            return key
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".web-secret.")
-    try:
-        os.write(fd, secrets.token_hex(32).encode() + b"\n")
-        os.close(fd)
-        try:
-            os.link(tmp, path)      # fails when another worker won the race: use its key
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
-    with open(path, "rb") as f:
-        return f.read().strip()
 
 
 class User(flask_login.UserMixin):

@@ -12,12 +12,10 @@ Errors are one line `dialer-web: <message>`; exit status 2 for the configuration
 files, gunicorn's own (1, 3) when it cannot bind or a worker cannot boot.
 """
 import argparse
-import os
-import secrets
-import stat
 import sys
 
 from dialer import __version__, serviceuser
+from dialer.web import secretkey
 
 EXIT_USAGE = 2
 # The request line without its query string, nor the Referer (which may carry one): a token or
@@ -40,39 +38,6 @@ def build_parser():
                    "/etc/dialer.conf, then its dialer.d/*.conf)")
     p.add_argument("-V", "--version", action="version", version=f"dialer-web {__version__}")
     return p
-
-
-def ensure_secret(path):
-    """The session key file: created with a random key (mode 0600) when missing, and given to the
-    service's user when root makes it in a service directory; an existing one must hold a key."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _check_secret(path)
-    except OSError as exc:
-        raise WebError(f"websecretfile {path}: cannot create it ({exc.strerror}); create the directory, or set "
-                       "websecretfile to a writable place") from None
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    try:
-        serviceuser.hand_over([path])
-    except serviceuser.NotHandedOver as exc:
-        raise WebError(f"websecretfile {exc}") from None
-
-
-def _check_secret(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            key = f.read().strip()
-        mode = os.stat(path).st_mode
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WebError(f"websecretfile {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    if len(key) < 32:
-        raise WebError(f"websecretfile {path}: expected a key of at least 32 characters; delete the file and "
-                       "dialer-web makes a new one")
-    if mode & stat.S_IROTH:
-        print(f"dialer-web: warning: websecretfile {path} is readable by every user: chmod 0600 it",
-              file=sys.stderr)
 
 
 def check_tls(general):
@@ -139,8 +104,8 @@ def main(argv=None, factory=None):
         for warning in cfg.warnings:
             print(f"dialer-web: warning: {warning}", file=sys.stderr)
         check_tls(cfg.general)
-        ensure_secret(cfg.general.websecretfile)
-    except (ConfigError, WebError) as exc:
+        secretkey.ensure(cfg.general.websecretfile)
+    except (ConfigError, WebError, secretkey.SecretKeyError) as exc:
         print(f"dialer-web: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if factory is None:
