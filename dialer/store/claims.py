@@ -8,6 +8,7 @@ import math
 import secrets
 import string
 import time
+from functools import partial
 from typing import Iterable, List, Optional, Tuple
 
 from .. import codes
@@ -218,12 +219,19 @@ class ClaimsMixin:
                 [code, state, _text(outcome.reason), _text(outcome.cause), int(outcome.duration or 0),
                  _text(outcome.result), 1 if outcome.picked_up else 0, nextcall, outcome.outcomes,
                  lead_id, owner, schema.ACTIVE]).rowcount == 1
-            self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND lead_id = ? "
-                         "AND owner = ?", (name, lead_id, owner))
+            # One DELETE for the batch of results this transaction commits, not one per result.
+            self.queue_write(("inflight", name, owner), partial(self._forget_inflight, name, owner), lead_id)
             if ok and code == codes.DO_NOT_CALL:
                 self.execute(f"{self.d.insert_ignore} INTO {self.d.q(schema.DNC_TABLE)} (phone) "
                              f"SELECT phone FROM {t} WHERE id = ?", (lead_id,))
         return ok
+
+    def _forget_inflight(self, name, owner, ids):
+        """Drop the dialer_inflight registrations of `owner`'s leads `ids` (results written)."""
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            self.execute(f"DELETE FROM {self.d.q(schema.INFLIGHT_TABLE)} WHERE campaign = ? AND owner = ? "
+                         f"AND lead_id IN {_in(part)}", [name, owner] + part)
 
     def renew(self, name: str, owner: str, until: float) -> int:
         """Extend the lease of every lead `owner` holds in a campaign; returns how many."""
