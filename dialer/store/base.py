@@ -156,7 +156,7 @@ class _WriteTx:
         st._queued = {}
         st._tx_depth = 1
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type, *_):
         st = self.st
         if st._tx_depth > 1:
             st._tx_depth -= 1
