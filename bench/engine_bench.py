@@ -224,8 +224,10 @@ class Rig:
         env = dict(os.environ)
         env.pop("DIALER_CONFIG", None)
         env.update(DIALER_ENV)
-        # A wrapper of ours runs the dialer itself (engine_whatif.py, the test clock launcher).
-        runs_dialer = any(str(w).endswith("engine_whatif.py") or w == "--" for w in wrap)
+        # A wrapper that names what it runs (engine_whatif.py, the test clock launcher, the
+        # dialer module after py-spy's "--") is complete; anything else gets the dialer appended.
+        runs_dialer = any(str(w).endswith("engine_whatif.py") or w in ("tests.harness.dialer_at", "dialer.cli")
+                          for w in wrap)
         cmd = [*wrap] if runs_dialer else [*wrap, PY, "-m", "dialer.cli"]
         return self._spawn([*cmd, "-C", str(self.conf), *args], "dialer.log", env=env)
 
@@ -313,7 +315,7 @@ def throughput_once(a, clipping):
             out = os.path.join(a.profile, f"throughput-{'clip' if clipping else 'noclip'}-"
                                           f"{'sqlite' if a.sqlite else 'mysql'}-{time.strftime('%H%M%S')}")
             wrap = (str(Path(PY).parent / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", out + ".txt",
-                    "--threads", "--idle", "--") + wrap
+                    "--threads", "--idle", "--") + (wrap or (PY, "-m", "dialer.cli"))
         db_cpu0 = mysqld_cpu()
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t_launch = time.time()

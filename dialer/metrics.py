@@ -110,6 +110,9 @@ class Metrics:
         self.registry = registry
         self._campaigns = set()
         self._trunks = set()
+        # Per-campaign children, looked up once, not by labels() per attempt (the engine's
+        # thread only; remove_campaign drops a campaign's).
+        self._kids = {}
         self._ami_seen = False
         self._ami_up = False
         self._lock = threading.Lock()
@@ -214,6 +217,8 @@ class Metrics:
             if name not in self._campaigns:
                 return
             self._campaigns.discard(name)
+            for key in [k for k in self._kids if k[1] == name]:
+                del self._kids[key]
         for metric in (self.attempts_started, self.answer_delay, self.call_duration,
                        self.calls_live, self.lines_max, self.window_open, self.campaign_paused):
             _forget(metric, name)
@@ -225,21 +230,31 @@ class Metrics:
             _forget(self.leads, name, state)
 
     # -- attempts --------------------------------------------------------------------------
+    def _child(self, metric, campaign):
+        kid = self._kids.get((metric, campaign))
+        if kid is None:
+            kid = self._kids[(metric, campaign)] = metric.labels(campaign)
+        return kid
+
     def attempt_started(self, campaign):
-        self.attempts_started.labels(campaign).inc()
+        self._child(self.attempts_started, campaign).inc()
 
     def attempt_finished(self, campaign, code, outcome, answer_delay=None, duration=None):
-        if outcome not in OUTCOME_CLASSES:
-            raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOME_CLASSES)}")
-        self.attempts_finished.labels(campaign, outcome).inc()
-        self.attempt_results.labels(campaign, code_label(code)).inc()
+        kids = self._kids.get(("finished", campaign, outcome, code))
+        if kids is None:
+            if outcome not in OUTCOME_CLASSES:
+                raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOME_CLASSES)}")
+            kids = self._kids[("finished", campaign, outcome, code)] = (
+                self.attempts_finished.labels(campaign, outcome), self.attempt_results.labels(campaign, code_label(code)))
+        kids[0].inc()
+        kids[1].inc()
         if answer_delay is not None:
-            self.answer_delay.labels(campaign).observe(max(0.0, answer_delay))
+            self._child(self.answer_delay, campaign).observe(max(0.0, answer_delay))
         if duration is not None:
-            self.call_duration.labels(campaign).observe(max(0.0, duration))
+            self._child(self.call_duration, campaign).observe(max(0.0, duration))
 
     def set_calls_live(self, campaign, n):
-        self.calls_live.labels(campaign).set(n)
+        self._child(self.calls_live, campaign).set(n)
 
     def set_leads(self, campaign, dialable, waiting, final):
         self.leads.labels(campaign, "dialable").set(dialable)

@@ -125,3 +125,15 @@ class Outcome:
     def invalid_lead(cls, why) -> "Outcome":
         """A lead that cannot be dialled safely (refused before or by the AMI link)."""
         return cls(codes.INVALID_LEAD, reason=f"Invalid lead: {why}"[:255])
+
+    def but(self, **changes) -> "Outcome":
+        """A copy with `changes`: dataclasses.replace() without its __init__ (0.95 -> 0.5 us),
+        for the engine's copies of every result."""
+        if not _OUTCOME_FIELDS.issuperset(changes):
+            raise TypeError(f"Outcome has no field {', '.join(sorted(set(changes) - _OUTCOME_FIELDS))}")
+        new = object.__new__(Outcome)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
+
+_OUTCOME_FIELDS = frozenset(Outcome.__dataclass_fields__)

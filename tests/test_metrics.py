@@ -118,6 +118,25 @@ def test_removed_campaign_leaves_no_series(metrics):
     assert "support" in campaigns
 
 
+def test_campaign_added_again_counts_from_zero(metrics):
+    """A campaign removed (reload) and added again gets fresh series, and its attempts land in
+    them, not in the children of the removed one."""
+    metrics.add_campaign("sales", 5)
+    metrics.attempt_started("sales")
+    metrics.attempt_finished("sales", 12, "answered", 3.0, 40.0)
+    metrics.set_calls_live("sales", 4)
+    metrics.remove_campaign("sales")
+    metrics.add_campaign("sales", 5)
+    metrics.attempt_started("sales")
+    metrics.attempt_finished("sales", 12, "answered", 2.0, 10.0)
+    out = text(metrics)
+    assert sample_value(out, "dialer_attempts_started_total", campaign="sales") == 1
+    assert sample_value(out, "dialer_attempts_finished_total", campaign="sales", outcome="answered") == 1
+    assert sample_value(out, "dialer_attempt_results_total", campaign="sales", code="12") == 1
+    assert sample_value(out, "dialer_call_duration_seconds_count", campaign="sales") == 1
+    assert sample_value(out, "dialer_calls_live", campaign="sales") == 0
+
+
 def test_ami_reconnects_count_logins_after_the_first(metrics):
     assert sample_value(text(metrics), "dialer_ami_connected") == 0
     metrics.set_ami_connected(True)

@@ -144,6 +144,22 @@ def test_multiplecalls_false_across_campaigns(store):
     assert len(claim(store, campaign="other", owner="C")) == 1
 
 
+def test_a_batch_of_results_clears_its_registrations_at_commit_or_not_at_all(store):
+    phones = ["0410000001", "0410000002", "0410000003"]
+    add(store, phones)
+    leads = claim(store, 3)
+    with pytest.raises(RuntimeError):
+        with store.write_tx():
+            for lead in leads:
+                assert store.record("camp", lead.id, "A", Outcome(codes.SALE), NOW, 0)
+            raise RuntimeError("the engine dies before the commit")
+    assert [len(store.in_flight(p)) for p in phones] == [1, 1, 1]
+    with store.write_tx():           # the engine's batch: the registrations go in one statement
+        for lead in leads:
+            assert store.record("camp", lead.id, "A", Outcome(codes.SALE), NOW, 0)
+    assert [store.in_flight(p) for p in phones] == [[], [], []]
+
+
 def test_repair_releases_dead_leads_but_not_live_calls(store):
     a, b, c = add(store, ["0500000001", "0500000002", "0500000003"])
     leads = {lead.id: lead for lead in claim(store, 3, owner="A")}

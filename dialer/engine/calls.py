@@ -84,10 +84,16 @@ class CallTable:
             cid = self.by_action.get(msg.get("ActionID") or "")
             if cid:
                 return self.calls.get(cid)
-        for key in ("Linkedid", "Uniqueid"):
+        calls = self.calls
+        for key in ("linkedid", "uniqueid"):
             value = msg.get(key)
             if value:
-                att = self.calls.get(ChannelId.of_uniqueid(value))
+                # A ChannelId is a str: the first leg's Uniqueid finds its call as it is, with
+                # no ChannelId built per event; only the other leg's needs of_uniqueid().
+                att = calls.get(value)
+                if att is None:
+                    cid = ChannelId.of_uniqueid(value)
+                    att = calls.get(cid) if cid != value else None
                 if att is not None:
                     return att
         return None

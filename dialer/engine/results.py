@@ -2,7 +2,6 @@
 (batched per wake-up; journaled while the database is down)."""
 import logging
 import time
-from dataclasses import replace
 from typing import List, Optional, Set, Tuple
 
 from .. import codes, trunkhealth
@@ -68,7 +67,7 @@ class ResultWriter:
         camp = self.campaigns.settings(att.campaign)
         detail = f"{camp.dialformat}: {outcome.reason}" + (f", {outcome.cause}" if outcome.cause else "")
         facts = self._facts(att.campaign, att.lead, now, att)
-        outcome = replace(outcome, extra={**outcome.extra, "history": facts})
+        outcome = outcome.but(extra={**outcome.extra, "history": facts})
         self.settle(self.trunks.finished(camp.trunk, trunkhealth.classify_attempt(att, lost),
                                          (att.campaign, att.lead, outcome, now), detail))
 
@@ -86,7 +85,7 @@ class ResultWriter:
         final, _ = retry.decide(self.policy(name), outcome.disposition, lead.attempts, same, now)
         extra = outcome.extra if "history" in outcome.extra else {**outcome.extra,
                                                                  "history": self._facts(name, lead, now)}
-        outcome = replace(outcome, disposition=final, outcomes=counts, extra=extra)
+        outcome = outcome.but(disposition=final, outcomes=counts, extra=extra)
         self.stats.by_code[final] = self.stats.by_code.get(final, 0) + 1
         self._finished(name, lead, final, outcome)
         self.pending.append((name, lead.id, outcome, now))
@@ -102,9 +101,9 @@ class ResultWriter:
 
     def _put_back(self, name: str, lead: Lead, outcome: Outcome, now: float) -> None:
         """A trunk failure: the lead goes back as it was, the attempt not counted."""
-        self._finished(name, lead, outcome.disposition, replace(outcome, reason=NOT_COUNTED))
-        self.pending.append((name, lead.id, replace(outcome, reason=NOT_COUNTED,
-                                                    extra=dict(outcome.extra, not_counted=True)), now))
+        self._finished(name, lead, outcome.disposition, outcome.but(reason=NOT_COUNTED))
+        self.pending.append((name, lead.id, outcome.but(reason=NOT_COUNTED,
+                                                      extra=dict(outcome.extra, not_counted=True)), now))
 
     def put_back(self, name: str, lead: Lead, reason: str, now: float) -> None:
         """A claim undone at the next write(), its attempt not counted (store.put_back): the call

@@ -1,5 +1,4 @@
 """Connection handling shared by every store operation."""
-import contextlib
 import datetime as _dt
 
 from . import schema
@@ -17,6 +16,7 @@ class StoreBase:
         self._conn = None
         self._known = set()   # campaigns whose table we have seen; saves a lookup per claim
         self._tx_depth = 0    # write_tx() nesting
+        self._queued = {}     # key -> (flush, items): writes made once, just before the commit
 
     # -- connection ---------------------------------------------------------------
     def conn(self):
@@ -69,40 +69,28 @@ class StoreBase:
         r = self.rows(sql, params)
         return r[0][0] if r else None
 
-    @contextlib.contextmanager
     def write_tx(self):
         """A write transaction: BEGIN IMMEDIATE on SQLite (one writer), START TRANSACTION on MySQL.
 
         Nested use joins the outer transaction, so the engine can write a batch of results
-        with one commit while each record() keeps its own transaction when used alone."""
-        if self._tx_depth:
-            self._tx_depth += 1
-            try:
-                yield
-            finally:
-                self._tx_depth -= 1
-            return
-        conn = self.conn()
-        try:
-            conn.cursor().execute(self.d.begin_write)
-        except Exception as exc:
-            raise self._fail(exc) from exc
-        self._tx_depth = 1
-        try:
-            yield
-        except BaseException:
-            self._tx_depth = 0
-            try:
-                conn.cursor().execute("ROLLBACK")
-            except Exception:
-                self.close()
-            raise
-        else:
-            self._tx_depth = 0
-            try:
-                conn.cursor().execute("COMMIT")
-            except Exception as exc:
-                raise self._fail(exc) from exc
+        with one commit while each record() keeps its own transaction when used alone. A
+        context manager class, not a generator: the engine enters it a few times per result."""
+        return _WriteTx(self)
+
+    def queue_write(self, key, flush, item):
+        """Inside write_tx(): `item` is written by flush(items), called once with every item
+        queued under `key`, just before the outermost transaction commits (in it), so that a
+        batch of results costs one statement for all, not one each; dropped on a rollback."""
+        q = self._queued.get(key)
+        if q is None:
+            q = self._queued[key] = (flush, [])
+        q[1].append(item)
+
+    def _flush_queued(self):
+        while self._queued:
+            key = next(iter(self._queued))
+            flush, items = self._queued.pop(key)
+            flush(items)
 
     # -- names -------------------------------------------------------------------------
     def table_exists(self, table):
@@ -146,3 +134,54 @@ class StoreBase:
     def ensure_globals(self):
         for stmt in schema.global_ddl(self.d):
             self.execute(stmt)
+
+
+class _WriteTx:
+    __slots__ = ("st", "conn")
+
+    def __init__(self, st):
+        self.st = st
+        self.conn = None
+
+    def __enter__(self):
+        st = self.st
+        if st._tx_depth:
+            st._tx_depth += 1
+            return
+        conn = self.conn = st.conn()
+        try:
+            conn.cursor().execute(st.d.begin_write)
+        except Exception as exc:
+            raise st._fail(exc) from exc
+        st._queued = {}
+        st._tx_depth = 1
+
+    def __exit__(self, exc_type, *_):
+        st = self.st
+        if st._tx_depth > 1:
+            st._tx_depth -= 1
+            return False
+        conn = self.conn
+        if exc_type is None:
+            try:
+                st._flush_queued()      # still in the transaction (depth 1): nested uses join it
+            except BaseException:
+                _rollback(st, conn)
+                raise
+            st._tx_depth = 0
+            try:
+                conn.cursor().execute("COMMIT")
+            except Exception as err:
+                raise st._fail(err) from err
+            return False
+        _rollback(st, conn)
+        return False
+
+
+def _rollback(st, conn):
+    st._tx_depth = 0
+    st._queued = {}
+    try:
+        conn.cursor().execute("ROLLBACK")
+    except Exception:
+        st.close()

@@ -3,7 +3,6 @@
 Rows are only ever appended by the writer of a result, in the same transaction as the lead's
 update, so the two never disagree; reading never locks anything the engine needs.
 """
-import contextlib
 import datetime as _dt
 import time
 from dataclasses import dataclass, fields
@@ -109,21 +108,6 @@ class HistoryMixin:
         self._history_seen = True
         return True
 
-    @contextlib.contextmanager
-    def write_tx(self):
-        """StoreBase.write_tx(), plus: the history rows queued by record_attempt() inside it are
-        appended, in one multi-row INSERT, just before the outermost transaction commits."""
-        outer = not getattr(self, "_tx_depth", 0)
-        with super().write_tx():
-            try:
-                yield
-                if outer and self.__dict__.get("_history_queue"):
-                    rows, self._history_queue = self._history_queue, []
-                    self.add_history(rows)
-            finally:
-                if outer:
-                    self._history_queue = []
-
     def record_attempt(self, name, lead_id, owner, outcome, now, *args, **kwargs):
         """record() and, when it took, the attempt's history row (from outcome.extra["history"],
         see attempt_facts), committed together: a late result refused by the fencing adds no
@@ -135,7 +119,7 @@ class HistoryMixin:
                 if entry.originated_at is None:     # a call re-adopted or lost across a restart
                     entry.originated_at = _epoch(self.scalar(
                         f"SELECT datetime FROM {self.campaign(name)} WHERE id = ?", (int(lead_id),)), now)
-                self.__dict__.setdefault("_history_queue", []).append(entry)
+                self.queue_write("history", self.add_history, entry)   # one INSERT per batch
         return ok
 
     def _history_ready(self):
