@@ -40,6 +40,7 @@ import engine_bench as eb  # noqa: E402
 from store_bench import fill  # noqa: E402
 
 from dialer import config, store as store_mod  # noqa: E402
+from dialer.store.statscache import STATS_CACHE_TABLE  # noqa: E402
 
 PASSWORD = "bench-password-1"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -152,6 +153,8 @@ def pages_once(n, seconds):
               f"median {statistics.median(raw):.0f} ms of 3", flush=True)
         con = Console(rig, 1)
         c = con.client("user0")
+        # The login's redirect to the Campaigns page counted it already: forget that count.
+        st.execute("DELETE FROM " + st.d.q(STATS_CACHE_TABLE))
         first = c.timed(f"/campaigns/{eb.CAMPAIGN}")
         print(f"PAGES {n:,} leads: first Campaign page (counts inline, once) {first:.0f} ms", flush=True)
         for what, path, api in (("Campaign page", f"/campaigns/{eb.CAMPAIGN}", False),
