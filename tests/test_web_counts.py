@@ -2,6 +2,7 @@
 gunicorn, on both backends: counts come from the cache with their age, a stale one is
 recounted in the background by one worker at a time, a pause shows at once."""
 import re
+import threading
 import time
 
 from dialer.store import CLAIM_TIMEOUT
@@ -124,3 +125,27 @@ def test_an_upload_shows_its_counts_at_once(web):
                         {"Content-Type": "text/csv"})
     assert status == 200 and body["imported"] == 2
     assert dialable(view.get("/campaigns/camp").text) == 2
+
+
+def test_a_first_count_under_way_is_waited_for_not_repeated(web):
+    site = web()
+    add_leads(site, 2, 0)
+    a, b = site.store(), site.store()
+    try:
+        now = int(time.time())
+        assert a.claim_first_count("camp", "a", now) is True      # a request is counting it
+        assert b.claim_first_count("camp", "b", now) is False
+        assert a.cached_statistics()["camp"]["counts"] is None
+        counts = a.statistics("camp")
+        counts["dialable_now"] = 42     # not what a count of the table says (2): a's counts, not its own
+        threading.Timer(1.0, a.finish_recount, ("camp", "a", counts, now)).start()
+        assert dialable(site.login("view").get("/campaigns/camp").text) == 42
+
+        # A first count that died (its claim older than CLAIM_TIMEOUT) is taken over at once.
+        sql(site, f"DELETE FROM {T}")
+        assert b.claim_first_count("camp", "b", now - CLAIM_TIMEOUT - 1) is True
+        assert dialable(site.login("view").get("/campaigns/camp").text) == 2
+        assert sql(site, f"SELECT recount_by FROM {T}") == [("",)]
+    finally:
+        a.close()
+        b.close()

@@ -25,7 +25,8 @@ def stats_cache_ddl(d):
 
 class StatsCacheMixin:
     def cached_statistics(self):
-        """campaign -> {counts, taken, recount_by, recount_since}: the whole (small) table."""
+        """campaign -> {counts, taken, recount_by, recount_since}: the whole (small) table.
+        counts is None while a campaign's first count runs."""
         out = {}
         for name, counts, taken, by, since in self.rows(
                 f"SELECT campaign, counts, taken, recount_by, recount_since FROM {self.d.q(STATS_CACHE_TABLE)}"):
@@ -37,6 +38,13 @@ class StatsCacheMixin:
         """Store fresh counts (taken at `taken`), whoever was recounting: these are newer."""
         self.execute(self.d.upsert(STATS_CACHE_TABLE, ("campaign", "counts", "taken", "recount_by", "recount_since"),
                                    "campaign"), (name, json.dumps(counts), int(taken), "", 0))
+
+    def claim_first_count(self, name, me, now):
+        """True when `me` is to count a campaign never counted yet: a row without counts is
+        inserted for it; False when another request already did (and is counting)."""
+        return self.execute(
+            f"{self.d.insert_ignore} INTO {self.d.q(STATS_CACHE_TABLE)} (campaign, counts, taken, recount_by, "
+            "recount_since) VALUES (?, 'null', 0, ?, ?)", (name, me, int(now))).rowcount == 1
 
     def claim_recount(self, name, me, now, stale_before):
         """True when `me` now owns the recount of `name`: its counts were taken before

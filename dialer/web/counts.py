@@ -5,6 +5,7 @@ first one (docs/web.md, "Counts and their age").
 A campaign's counts older than FRESH seconds are recounted in a thread of this worker, by one
 worker of one host at a time; the request that noticed shows the old counts, labelled with
 their age. Pauses, heartbeats and live calls are not counts: they are read live."""
+import contextlib
 import logging
 import os
 import secrets
@@ -17,6 +18,9 @@ from .. import store
 # Older counts are recounted in the background. The Campaigns page refreshes every 10 s, so
 # what it shows is at most about 25 s old while someone watches it.
 FRESH = 15
+
+# Longest wait for another request's first count of a campaign; then this one counts too.
+WAIT_FIRST = 20
 
 log = logging.getLogger("dialer.web")
 _HOST = f"{socket.gethostname()[:40]}:{os.getpid()}"
@@ -31,11 +35,10 @@ def statistics(st, cfg, names, now=None):
     out = {}
     for name in names:
         row = cache.get(name)
-        if row is None:
-            row = {"counts": st.statistics(name), "taken": now, "recount_by": "", "recount_since": 0}
-            st.keep_statistics(name, row["counts"], now)
+        if row is None or row["counts"] is None:
+            row = _first_count(st, name, row, now)
         elif row["taken"] < now - FRESH:
-            me = f"{_HOST}:{secrets.token_hex(4)}"
+            me = _claimer()
             if st.claim_recount(name, me, now, now - FRESH):
                 _recount_in_background(cfg, name, me)
                 row.update(recount_by=me, recount_since=now)
@@ -43,6 +46,34 @@ def statistics(st, cfg, names, now=None):
         out[name] = row["counts"], {"counted_at": row["taken"], "counted_age": max(0, now - row["taken"]),
                                     "recounting": recounting}
     return out
+
+
+def _claimer():
+    return f"{_HOST}:{secrets.token_hex(4)}"
+
+
+def _first_count(st, name, row, now):
+    """A campaign never counted is counted in the request. Requests that come while another one
+    counts it wait for those counts (up to WAIT_FIRST s) instead of counting it too."""
+    me = _claimer()
+    # A row without counts: its first count is claimed; a claim of a count that died is taken over.
+    mine = st.claim_first_count(name, me, now) if row is None else st.claim_recount(name, me, now, now + 1)
+    if not mine:
+        deadline = time.monotonic() + WAIT_FIRST
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            row = st.cached_statistics().get(name)
+            if row is not None and row["counts"] is not None:
+                return row
+    try:
+        counts = st.statistics(name)
+    except Exception:
+        if mine:    # given up at once: the next request counts, nobody waits for this one
+            with contextlib.suppress(Exception):
+                st.finish_recount(name, me, None, now)
+        raise
+    st.keep_statistics(name, counts, now)
+    return {"counts": counts, "taken": now, "recount_by": "", "recount_since": 0}
 
 
 def _recount_in_background(cfg, name, me):
