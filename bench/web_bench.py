@@ -27,6 +27,7 @@ import http.cookiejar
 import os
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -112,6 +113,18 @@ class Console:
 
     def client(self, user):
         return Client(self.base, user, self.tokens[user])
+
+
+def tree_cpu(pid):
+    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    total = 0.0
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for p in [str(pid), *kids]:
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def percentile(xs, p):
@@ -214,9 +227,11 @@ def throughput_once(a, users):
             con = Console(rig, users)
             threads = users_poll(con, users, stop, lat)
             time.sleep(6)       # every user logged in and past its first page
+        db0, web0 = eb.mysqld_cpu(), tree_cpu(con.proc.pid) if users else 0.0
         proc = rig.dialer()
         rc = eb.wait_exit(proc, a.limit)
         t_exit = time.time()
+        db_cpu, web_cpu = eb.mysqld_cpu() - db0, (tree_cpu(con.proc.pid) - web0 if users else 0.0)
         stop.set()
         for t in threads:
             t.join(30)
@@ -229,9 +244,10 @@ def throughput_once(a, users):
         ok = [x for x in lat if x == x]
         print(f"  {'with' if users else 'without'} console ({users} users): {done}/{a.leads} committed in "
               f"{t_exit - starts[0]:.1f} s = {rate:.0f}/s"
-              + (f"; pages {summary(ok)}, {len(lat) - len(ok)} failed" if users else "") + f" ({load()})",
-              flush=True)
-        return rate
+              + (f"; pages {summary(ok)}, {len(lat) - len(ok)} failed" if users else "")
+              + f"; CPU s meanwhile: mariadbd {db_cpu:.1f}" + (f", console {web_cpu:.1f}" if users else "")
+              + f" ({load()})", flush=True)
+        return rate, db_cpu / (t_exit - starts[0]), web_cpu / (t_exit - starts[0])
 
 
 def bench_throughput(a):
@@ -239,11 +255,14 @@ def bench_throughput(a):
     for _ in range(a.runs):
         without.append(throughput_once(a, 0))
         with_.append(throughput_once(a, a.users))
-    m0, m1 = statistics.median(without), statistics.median(with_)
-    pairs = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(without, with_))
+    m0, m1 = (statistics.median(r[0] for r in rs) for rs in (without, with_))
+    pairs = ", ".join(f"{x[0]:.0f}/{y[0]:.0f}" for x, y in zip(without, with_))
+    db0, db1 = (statistics.median(r[1] for r in rs) for rs in (without, with_))
+    web = statistics.median(r[2] for r in with_)
     print(f"THROUGHPUT {a.leads} leads, console on a {a.big:,}-lead campaign: median {m0:.0f}/s without, "
           f"{m1:.0f}/s with {a.users} users every 5 s: cost {100 * (1 - m1 / m0):.1f}% (target < 5%); "
-          f"pairs without/with: {pairs}", flush=True)
+          f"pairs without/with: {pairs}; CPU share of one core while dialling: mariadbd {100 * db0:.0f}% "
+          f"without, {100 * db1:.0f}% with; console (gunicorn, recounts' Python side) {100 * web:.1f}%", flush=True)
 
 
 def main():
