@@ -7,7 +7,7 @@ import time
 
 from dialer.store import CLAIM_TIMEOUT
 from dialer.store.statscache import STATS_CACHE_TABLE
-from dialer.web.counts import FRESH
+from dialer.web.counts import COST_RATIO, FRESH
 from tests.test_web_api import call, new_token
 
 T = STATS_CACHE_TABLE
@@ -68,12 +68,21 @@ def test_cached_counts_with_their_age_refreshed_in_the_background(web):
     assert call(site, "GET", "/campaigns", token)[1]["campaigns"][0]["total"] == 5
     assert sql(site, f"SELECT recount_by FROM {T}") == [("",)]
 
+    # A count that took long is kept COST_RATIO times as long before it is recounted.
+    add_leads(site, 1, 7)
+    sql(site, f"UPDATE {T} SET took_ms = 60000, taken = ?", (int(time.time()) - FRESH - 30,))
+    for _ in range(3):
+        assert dialable(page := view.get("/campaigns/camp").text) == 5 and ", recounting" not in page
+    sql(site, f"UPDATE {T} SET taken = ?", (int(time.time()) - COST_RATIO * 60 - 5,))
+    assert ", recounting<" in view.get("/campaigns/camp").text
+    wait_for(lambda: dialable(view.get("/campaigns/camp").text) == 6, "the recount of a slow count")
+
     # A pause shows at once (it is read live); the counts stay the cached ones until refreshed.
-    add_leads(site, 1, 5)
+    add_leads(site, 1, 8)
     oper = site.login("oper")
     oper.post("/campaigns/camp/pause")
     page = view.get("/campaigns/camp").text
-    assert "paused by oper" in page and dialable(page) == 5
+    assert "paused by oper" in page and dialable(page) == 6
     assert call(site, "GET", "/campaigns/camp", token)[1]["campaign"]["paused_by"] == "oper"
 
 

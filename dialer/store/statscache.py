@@ -16,28 +16,30 @@ CLAIM_TIMEOUT = 120
 
 def stats_cache_ddl(d):
     """CREATE statement (IF NOT EXISTS), run with the global tables and by ensure_console()."""
-    # counts: statistics() as JSON; taken: when that count started; recount_by/recount_since:
-    # who is recounting it now ('' = nobody) and since when.
+    # counts: statistics() as JSON; taken: when that count started; took_ms: how long it took;
+    # recount_by/recount_since: who is recounting it now ('' = nobody) and since when.
     return [f"CREATE TABLE IF NOT EXISTS {d.q(STATS_CACHE_TABLE)} (campaign VARCHAR(64) NOT NULL PRIMARY KEY, "
-            f"counts TEXT NOT NULL, taken BIGINT NOT NULL, recount_by VARCHAR(64) NOT NULL DEFAULT '', "
-            f"recount_since BIGINT NOT NULL DEFAULT 0){d.table_options}"]
+            f"counts TEXT NOT NULL, taken BIGINT NOT NULL, took_ms BIGINT NOT NULL DEFAULT 0, "
+            f"recount_by VARCHAR(64) NOT NULL DEFAULT '', recount_since BIGINT NOT NULL DEFAULT 0){d.table_options}"]
 
 
 class StatsCacheMixin:
     def cached_statistics(self):
-        """campaign -> {counts, taken, recount_by, recount_since}: the whole (small) table.
+        """campaign -> {counts, taken, took_ms, recount_by, recount_since}: the whole (small) table.
         counts is None while a campaign's first count runs."""
         out = {}
-        for name, counts, taken, by, since in self.rows(
-                f"SELECT campaign, counts, taken, recount_by, recount_since FROM {self.d.q(STATS_CACHE_TABLE)}"):
-            out[name] = {"counts": json.loads(counts), "taken": int(taken), "recount_by": by,
+        for name, counts, taken, took, by, since in self.rows(
+                f"SELECT campaign, counts, taken, took_ms, recount_by, recount_since "
+                f"FROM {self.d.q(STATS_CACHE_TABLE)}"):
+            out[name] = {"counts": json.loads(counts), "taken": int(taken), "took_ms": int(took), "recount_by": by,
                          "recount_since": int(since)}
         return out
 
-    def keep_statistics(self, name, counts, taken):
-        """Store fresh counts (taken at `taken`), whoever was recounting: these are newer."""
-        self.execute(self.d.upsert(STATS_CACHE_TABLE, ("campaign", "counts", "taken", "recount_by", "recount_since"),
-                                   "campaign"), (name, json.dumps(counts), int(taken), "", 0))
+    def keep_statistics(self, name, counts, taken, took_ms):
+        """Store fresh counts (taken at `taken`, in took_ms), whoever was recounting: these are newer."""
+        self.execute(self.d.upsert(STATS_CACHE_TABLE, ("campaign", "counts", "taken", "took_ms", "recount_by",
+                                                       "recount_since"), "campaign"),
+                     (name, json.dumps(counts), int(taken), int(took_ms), "", 0))
 
     def claim_first_count(self, name, me, now):
         """True when `me` is to count a campaign never counted yet: a row without counts is
@@ -55,12 +57,12 @@ class StatsCacheMixin:
             "AND taken < ? AND (recount_by = '' OR recount_since < ?)",
             (me, int(now), name, int(stale_before), int(now) - CLAIM_TIMEOUT)).rowcount == 1
 
-    def finish_recount(self, name, me, counts, taken):
+    def finish_recount(self, name, me, counts, taken, took_ms=0):
         """Store a claimed recount's counts (counts None: give the claim up); dropped when the
         claim was taken over meanwhile, or newer counts were stored (an upload's)."""
         t = self.d.q(STATS_CACHE_TABLE)
         if counts is None:
             self.execute(f"UPDATE {t} SET recount_by = '' WHERE campaign = ? AND recount_by = ?", (name, me))
         else:
-            self.execute(f"UPDATE {t} SET counts = ?, taken = ?, recount_by = '' WHERE campaign = ? AND recount_by = ?",
-                         (json.dumps(counts), int(taken), name, me))
+            self.execute(f"UPDATE {t} SET counts = ?, taken = ?, took_ms = ?, recount_by = '' WHERE campaign = ? "
+                         "AND recount_by = ?", (json.dumps(counts), int(taken), int(took_ms), name, me))
