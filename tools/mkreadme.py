@@ -24,7 +24,7 @@ MANUAL = {
     "ami": "the AMI session, least-privilege `manager.conf`, the pyst2 defects we wrap",
     "pbxsim": "the bundled Asterisk stand-in: scenarios, faults, its record",
     "operations": "the systemd service, reload and drain, logs, Prometheus metrics, Grafana, alerts",
-    "web": "the web console and HTTP API `dialer-web`: running it, TLS, the first admin, its pages",
+    "web": "the web console and HTTP API `dialer-web`: running it, TLS, the first admin, its pages, how fresh their counts are",
     "packaging": "building and installing the .deb, what it puts where",
     "ansible": "provisioning a server with the roles, from a fresh host to a running dialer",
     "decisions": "what we chose where the manual is silent, and why",

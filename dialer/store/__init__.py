@@ -16,17 +16,18 @@ from .history import HistoryEntry, HistoryMixin
 from .importer import ImportMixin, ImportReport
 from .putback import PutBackMixin
 from .stats import StatsMixin, format_table
+from .statscache import CLAIM_TIMEOUT, StatsCacheMixin
 from .zonefill import ZoneFillMixin
 
 if TYPE_CHECKING:
     from ..config import General
 
 __all__ = ["Store", "open_store", "StoreError", "StoreNotWritable", "StoreUnavailable", "ImportReport", "format_table",
-           "HistoryEntry"]
+           "HistoryEntry", "CLAIM_TIMEOUT"]
 
 
 class Store(AdminMixin, ImportMixin, DumpMixin, StatsMixin, ClaimsMixin, PutBackMixin, ZoneFillMixin, HistoryMixin,
-            ConsoleMixin, ControlMixin, StoreBase):
+            ConsoleMixin, StatsCacheMixin, ControlMixin, StoreBase):
     """All store operations over one connection (opened lazily, reopened after a loss)."""
 
     def drop_campaign(self, name):

@@ -11,6 +11,7 @@ import secrets
 import time
 
 from .errors import StoreError
+from .statscache import STATS_CACHE_TABLE, stats_cache_ddl
 
 USERS_TABLE = "dialer_users"
 AUDIT_TABLE = "dialer_audit"
@@ -79,9 +80,9 @@ def token_digest(token):
 class ConsoleMixin:
     def ensure_console(self):
         """Create the console tables when missing (DDL: never inside a write transaction)."""
-        if self.table_exists(TOKENS_TABLE):
+        if self.table_exists(TOKENS_TABLE) and self.table_exists(STATS_CACHE_TABLE):
             return False
-        for stmt in console_ddl(self.d):
+        for stmt in console_ddl(self.d) + stats_cache_ddl(self.d):
             self.execute(stmt)
         return True
 

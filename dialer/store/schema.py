@@ -11,6 +11,7 @@ from ..names import ORDERBY, is_identifier
 from .console import console_ddl
 from .control_schema import control_ddl
 from .history_schema import history_ddl
+from .statscache import stats_cache_ddl
 
 # Our own tables live next to the campaign tables; a campaign may not take their names.
 DNC_TABLE = "dialer_dnc"
@@ -121,7 +122,7 @@ def global_ddl(d):
         f"{d.table_options}",
         f"{d.insert_ignore} INTO {d.q(LOCK_TABLE)} (name) VALUES ('claim')",
         meta_ddl(d),
-    ] + history_ddl(d) + control_ddl(d) + console_ddl(d)
+    ] + history_ddl(d) + control_ddl(d) + console_ddl(d) + stats_cache_ddl(d)
 
 
 def meta_ddl(d):

@@ -7,6 +7,7 @@ import flask
 
 from .campaigns import checked_name, lookup_phone, set_paused
 from .console import current, get_store
+from .counts import import_and_count
 from .overview import campaigns as overview, one_campaign
 from .security import User, audit, RANK
 from .upload import ImportJob
@@ -99,7 +100,7 @@ def upload(name):
     name = _existing(name)
     st = get_store()
     dedupe = flask.request.args.get("dedupe", "") in ("1", "true", "yes")
-    job = ImportJob(lambda p, progress: st.import_file(name, p, dedupe=dedupe, progress=progress), _save_body)
+    job = ImportJob(lambda p, progress: import_and_count(st, name, p, dedupe, progress), _save_body)
     report = job.run()
     _audit("upload", name, f"api: imported {report.imported}, rejected {report.rejected}, "
            f"duplicates {report.duplicates}")

@@ -3,6 +3,7 @@ import time
 
 from ..engine.runtime import HEARTBEAT_EVERY
 from ..store.control import describe_pause
+from . import counts
 
 # A node not seen for three heartbeat periods is shown as stopped.
 STALE_AFTER = int(3 * HEARTBEAT_EVERY)
@@ -25,8 +26,9 @@ def campaign_names(st, cfg):
     return sorted(set(cfg.campaigns) | set(st.campaign_tables()))
 
 
-def campaign_state(cfg, name, stats, paused, live_nodes):
-    """One campaign: its state in words, the live calls per node, and the statistics' headline."""
+def campaign_state(cfg, name, stats, paused, live_nodes, counted=None):
+    """One campaign: its state in words, the live calls per node, and the statistics' headline
+    with `counted` (when and how long ago those counts were taken: counts.statistics())."""
     camp = cfg.campaigns.get(name)
     live = {n["instance"]: int((n.get("campaigns") or {}).get(name, {}).get("live", 0)) for n in live_nodes
             if name in (n.get("campaigns") or {})}
@@ -53,13 +55,16 @@ def campaign_state(cfg, name, stats, paused, live_nodes):
     if stats is not None:
         out.update({k: stats[k] for k in ("total", "final", "dialable_now", "waiting", "in_progress",
                                           "contact_rate")})
+        out.update(counted or {})
     return out
 
 
 def one_campaign(st, cfg, name):
-    """(state as campaign_state gives it, the full statistics) of a campaign that has a table."""
-    stats = st.statistics(name)
-    return campaign_state(cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]]), stats
+    """(state as campaign_state gives it, the full statistics) of a campaign that has a table:
+    the cached counts, the live pause and nodes."""
+    stats, counted = counts.statistics(st, cfg, [name])[name]
+    return campaign_state(cfg, name, stats, st.paused_campaigns(), [n for n in nodes(st) if n["alive"]],
+                          counted), stats
 
 
 def last_hour(st, now=None):
@@ -77,9 +82,11 @@ def campaigns(st, cfg):
     paused = st.paused_campaigns()
     live_nodes = [n for n in nodes(st) if n["alive"]]
     hour = last_hour(st)
+    every = campaign_names(st, cfg)
+    counted = counts.statistics(st, cfg, [name for name in every if st.exists(name)])
     out = []
-    for name in campaign_names(st, cfg):
-        stats = st.statistics(name) if st.exists(name) else None
-        out.append(campaign_state(cfg, name, stats, paused, live_nodes))
+    for name in every:
+        stats, when = counted.get(name, (None, None))
+        out.append(campaign_state(cfg, name, stats, paused, live_nodes, when))
         out[-1]["calls_last_hour"] = hour.get(name, 0)
     return out

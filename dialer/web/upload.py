@@ -15,6 +15,7 @@ import flask_login
 from ..store import StoreError
 from .campaigns import checked_name
 from .console import get_store
+from .counts import import_and_count
 from .security import audit, requires
 
 bp = flask.Blueprint("upload", __name__)
@@ -128,7 +129,7 @@ def campaign(name):
     st = get_store()
     dedupe = flask.request.form.get("dedupe") == "on"
     f = uploaded_file()
-    job = ImportJob(lambda p, progress: st.import_file(name, p, dedupe=dedupe, progress=progress), f.save)
+    job = ImportJob(lambda p, progress: import_and_count(st, name, p, dedupe, progress), f.save)
     return streamed(job, f"campaign {name}", f.filename, flask.url_for("campaigns.show", name=name), "upload", name)
 
 
