@@ -88,7 +88,8 @@ def build_engine(cfg, args, *, forever, events=None, notifier=None, metrics=None
     g = cfg.general
     events = events or queue.Queue()
     link = ami.AmiLink(g.asteriskhost, g.asteriskport, g.asteriskuser, g.asteriskpassword, events,
-                       connect_timeout=g.amitimeout, ping_interval=g.amiping, action_timeout=g.amitimeout)
+                       connect_timeout=g.amitimeout, ping_interval=g.amiping, action_timeout=g.amitimeout,
+                       clock=clock)
 
     def reload_config():
         return config.load(getattr(args, "config", None))

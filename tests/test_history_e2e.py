@@ -4,10 +4,11 @@ kill -9 with `repare`. Real `dialer` processes, real pbxsim over TCP, real datab
 import collections
 import json
 import signal
+import sqlite3
 
 import pytest
 
-from dialer import codes
+from dialer import codes, config
 from dialer.model import campaign_key
 from dialer.store.history_schema import COLUMN_NAMES, HISTORY_TABLE
 
@@ -89,23 +90,60 @@ def test_a_campaign_with_retries_every_attempt_once(dial):
     assert rep["codes"] == {"-8": 9, "-4": 12, "-2": 6, "12": 6}
 
 
-@pytest.mark.parametrize("backend", ["mysql"])
-def test_a_database_outage_journals_the_history_with_the_results(dial, tcpproxy, mysql_db, backend):
-    proxy = tcpproxy(mysql_db["host"], mysql_db["port"])
+class SqliteLock:
+    """An SQLite outage as the dialer meets it in production: another process holds the write
+    lock longer than the dialer's busy timeout. WAL mode lets readers through, so the lock is a
+    write transaction (BEGIN IMMEDIATE): every write of the dialer waits, then fails "database
+    is locked"."""
+    def __init__(self, path):
+        self.path = path
+        self.conn = None
+
+    def cut(self):
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def restore(self):
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def journaled(env):
+    """The journal's complete lines (one being appended is read next time)."""
+    return [json.loads(line) for p in env.tmp.glob("journal-*") for line in p.read_text().split("\n")[:-1]]
+
+
+def test_a_database_outage_journals_the_history_with_the_results(dial, backend, request):
+    if backend == "mysql":
+        db = request.getfixturevalue("mysql_db")
+        outage = request.getfixturevalue("tcpproxy")(db["host"], db["port"])
+        general = f"mysqlport={outage.port}\n"
+    else:
+        general = ""
     leads = [f"8{i:04d}" for i in range(15)]
     env = dial({"seed": 3, "default": {"outcome": "answer", "ring": 0.05, "talk": 1.5, "status": 12}},
-               leads=leads, campaign="maxlines=5\nmaxcaps=5\n", general=f"mysqlport={proxy.port}\n")
+               leads=leads, campaign="maxlines=5\nmaxcaps=5\n", general=general)
+    if backend == "sqlite":
+        outage = SqliteLock(config.load(str(env.conf)).general.sqlitepath)
     proc = env.service()
     env.wait_for(lambda: env.sim.stats()["live_calls"] >= 4, proc=proc, what="calls up")
-    proxy.cut()
+    outage.cut()
     env.wait_for(lambda: env.sim.stats()["live_calls"] == 0, timeout=20, proc=proc, what="live calls ended")
-    journaled = [json.loads(line) for p in env.tmp.glob("journal-*") for line in p.read_text().splitlines()]
-    assert journaled and all(j["outcome"]["extra"]["history"]["channelid"] for j in journaled)
-    proxy.restore()
+    # The dialer said so, and the calls that ended meanwhile are in the journal with their history.
+    env.wait_for(lambda: "database unavailable" in env.output(proc) and journaled(env), timeout=60, proc=proc,
+                 what="the outage reported and results journaled")
+    buffered = {j["outcome"]["extra"]["history"]["channelid"] for j in journaled(env)}
+    assert all(buffered)
+    if backend == "sqlite":
+        assert "is unavailable: database is locked" in env.output(proc)
+    outage.restore()
     rows = env.wait_for(lambda: settled(env), timeout=90, proc=proc, what="every lead attempted")
     assert env.stop(proc) == 0, env.output(proc)
+    out = env.output(proc)
+    assert "database is back" in out and "buffered result(s)" in out and not journaled(env), out
     hist = check_history(env, rows)
     assert len(hist) == len(leads) and all(h["disposition"] == 12 for h in hist)
+    assert buffered <= {h["channelid"] for h in hist}
 
 
 def test_kill_9_readopted_lost_and_released_attempts_get_one_row_each(dial):

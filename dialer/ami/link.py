@@ -79,7 +79,7 @@ class _Throttle:
 
 class AmiLink:
     def __init__(self, host, port, user, secret, events, connect_timeout=5, ping_interval=10,
-                 backoff=(0.5, 30), action_timeout=5, event_mask=EVENT_MASK, name="ami"):
+                 backoff=(0.5, 30), action_timeout=5, event_mask=EVENT_MASK, name="ami", clock=time.time):
         check_value("Username", user)
         try:
             check_value("Secret", secret)
@@ -94,6 +94,9 @@ class AmiLink:
         self.action_timeout = action_timeout
         self.event_mask = event_mask
         self.name = name
+        # Each event is stamped on arrival: an engine held up (a locked database) still
+        # records when a call was answered or ended, not when it got to the event.
+        self.clock = clock
         self._conn = None
         self._up = threading.Event()
         self._stop = threading.Event()
@@ -188,6 +191,7 @@ class AmiLink:
             self.events.put(Shutdown(restart=(ev.get("Restart") or "").lower() == "true",
                                      how=ev.get("Shutdown") or ""))
         else:
+            ev.received = self.clock()
             self.events.put(ev)
 
     def _closed(self, conn):

@@ -119,6 +119,7 @@ class Message(ManagerMsg):
         super().__init__(lines)
         self.response = None      # pyst2 keeps the raw lines here; we do not need them twice
         self.name = self._lower.get("event")
+        self.received = None      # the engine's clock when AmiLink queued it
 
     def parse(self, response):
         headers, lower, data = self.headers, self._lower, []

@@ -103,7 +103,7 @@ class CallTable:
         att = self.attempt_for(msg)
         if att is None:
             return None
-        now = self.clock()
+        now = msg.received if msg.received is not None else self.clock()
         att.on_event(msg, now)
         if msg.name == "OriginateResponse":
             self.by_action.pop(att.action_id, None)
