@@ -10,6 +10,7 @@ import sys
 import time
 
 from . import __version__
+from .outputformat import FormatError, output_format
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DB = 0, 1, 2, 3
 
@@ -76,7 +77,7 @@ def build_parser():
     p.add_argument("--service", action="store_true", help="run in the foreground forever (systemd)")
     p.add_argument("-k", "--clipping", action="store_true",
                    help="accepted for compatibility; no effect (each result is written once anyway)")
-    p.add_argument("--format", choices=("table", "json", "csv"), help="statistics, history, report, nodes output")
+    p.add_argument("--format", choices=("table", "json", "csv"), help="output of statistics, nodes and history (table or json), report (also csv)")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="report: first local date [time]")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="report: last local date (whole day) or date time")
     p.add_argument("--by", choices=("hour", "day"), help="report: period (default day)")
@@ -98,7 +99,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         return run(args)
-    except UsageError as exc:
+    except (UsageError, FormatError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_PARTIAL)
@@ -350,7 +351,7 @@ def _statistics(st, cfg, args, action):
     paused = control_cli.pause_of(st, name)
     stats["paused"] = {"by": paused[0], "since": paused[1]} if paused else None
     trunk = cfg.campaign(name).trunk
-    if args.format == "json":
+    if output_format(args, action, ("table", "json")) == "json":
         stats["trunks"] = [e for e in trunkstate.load(cfg.general.statedir) if e["trunk"] == trunk]
         print(json.dumps(stats, indent=2))
     else:

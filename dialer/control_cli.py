@@ -9,6 +9,7 @@ import sys
 import time
 
 from .cli import EXIT_OK
+from .outputformat import output_format
 from .store.control import STALE_AFTER, describe_pause
 from .store.control_schema import PAUSE_TABLE
 
@@ -55,7 +56,7 @@ def _nodes(st, args):
     st.ensure_control()
     beats = st.heartbeats()
     now = time.time()
-    if args.format == "json":
+    if output_format(args, "nodes", ("table", "json")) == "json":
         print(json.dumps(beats, indent=2))
         return EXIT_OK
     if not beats:

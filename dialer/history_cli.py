@@ -10,6 +10,7 @@ import time
 
 from . import codes, report
 from .cli import EXIT_OK, EXIT_PARTIAL, _params
+from .outputformat import output_format
 
 
 class UsageError(ValueError):
@@ -47,20 +48,13 @@ def _range(args):
     return start, end
 
 
-def _format(args, allowed):
-    fmt = args.format or "table"
-    if fmt not in allowed:
-        raise UsageError(f"--format {fmt}: expected {' or '.join(allowed)} for -a {args.action}")
-    return fmt
-
-
 def run(st, cfg, args, action):
     return {"history": _history, "report": _report, "historydump": _dump,
             "history-purge": _purge}[action](st, cfg, args, action)
 
 
 def _history(st, cfg, args, action):
-    fmt = _format(args, ("table", "json"))
+    fmt = output_format(args, action, ("table", "json"))
     ps = _params(args)
     if len(ps) != 1:
         raise UsageError(f"-a history needs one phone: -p PHONE (got {len(ps)} values)")
@@ -92,7 +86,7 @@ def _history(st, cfg, args, action):
 
 
 def _report(st, cfg, args, action):
-    fmt = _format(args, ("table", "csv", "json"))
+    fmt = output_format(args, action, ("table", "csv", "json"))
     if _params(args):
         raise UsageError(f"-a report takes no parameter, got {' '.join(_params(args))} (use --from/--to)")
     by = args.by or "day"

@@ -60,6 +60,10 @@ def test_statistics_table_and_json(conf):
     data = json.loads(run_dialer("-c", "sales", "-a", "statistics", "--format", "json", config=conf, check=0).stdout)
     assert data["total"] == 1 and data["dialable_now"] == 1 and data["contact_rate"] == 0.0
     assert data["by_code"] == [{"code": 1, "name": "Not Yet Called - Get called back", "count": 1}]
+    # A format it cannot print is said, not silently replaced by the table.
+    one_line_error(run_dialer("-c", "sales", "-a", "statistics", "--format", "csv", config=conf), 2,
+                   "--format csv", "table or json", "statistics")
+    one_line_error(run_dialer("-a", "nodes", "--format", "csv", config=conf), 2, "--format csv", "nodes")
 
 
 def test_delete_truncate_repare(conf):
