@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -35,10 +36,27 @@ def browser(tmp_path):
     drv.quit()
 
 
+def act(drv, by, value, do):
+    """do(element) on the element found. ChromeDriver now and then loses an element it has just
+    found on a freshly loaded page ("Node with given id does not belong to the document"): find
+    it again, a few times."""
+    for tries_left in (2, 1, 0):
+        try:
+            return do(drv.find_element(by, value))
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            if not tries_left or not (isinstance(exc, StaleElementReferenceException)
+                                      or "does not belong to the document" in str(exc)):
+                raise
+
+
+def type_in(drv, by, value, text):
+    act(drv, by, value, lambda element: element.send_keys(text))
+
+
 def click(drv, by, value):
     """Click what submits a form or follows a link, and wait for the next page to replace this one."""
     page = drv.find_element(By.TAG_NAME, "html")
-    drv.find_element(by, value).click()
+    act(drv, by, value, lambda element: element.click())
     WebDriverWait(drv, 30).until(expected_conditions.staleness_of(page))
 
 
@@ -67,8 +85,8 @@ def test_operator_session_in_chromium(web, browser, tmp_path):
     b.get(site.base + "/campaigns")
     assert "/login" in b.current_url
     shot(b, tmp_path, "login")
-    b.find_element(By.ID, "username").send_keys("oper")
-    b.find_element(By.ID, "password").send_keys(PASSWORD)
+    type_in(b, By.ID, "username", "oper")
+    type_in(b, By.ID, "password", PASSWORD)
     click(b, By.ID, "login")
     assert b.current_url.endswith("/campaigns")
     assert b.find_element(By.ID, "campaigns").text.count("camp") >= 1
@@ -82,7 +100,7 @@ def test_operator_session_in_chromium(web, browser, tmp_path):
 
     lead_file = tmp_path / "leads.csv"
     lead_file.write_text("phone,param\n+33612349901,alice\n+33612349902,bob\nnot-a-number,eve\n")
-    b.find_element(By.ID, "file").send_keys(str(lead_file))
+    type_in(b, By.ID, "file", str(lead_file))
     click(b, By.ID, "upload")
     assert "imported 2, rejected 1" in b.find_element(By.ID, "summary").text
     assert "line 4:" in b.find_element(By.ID, "rejected").text
@@ -90,7 +108,7 @@ def test_operator_session_in_chromium(web, browser, tmp_path):
     click(b, By.LINK_TEXT, "Back")
     assert b.find_element(By.ID, "dialable").text == "42"
 
-    b.find_element(By.ID, "phone").send_keys("+33612349901")
+    type_in(b, By.ID, "phone", "+33612349901")
     click(b, By.ID, "lookup")
     assert "dialable now" in b.page_source
     shot(b, tmp_path, "campaign")
@@ -114,8 +132,8 @@ def test_operator_session_in_chromium(web, browser, tmp_path):
         st.close()
 
     # The admin's pages.
-    b.find_element(By.ID, "username").send_keys("admin")
-    b.find_element(By.ID, "password").send_keys(PASSWORD)
+    type_in(b, By.ID, "username", "admin")
+    type_in(b, By.ID, "password", PASSWORD)
     click(b, By.ID, "login")
     for page in ("nodes", "lists", "users", "audit", "tokens"):
         b.get(f"{site.base}/{page}")
@@ -143,13 +161,13 @@ def test_pause_in_the_browser_stops_a_running_dialer(dial, web, browser, tmp_pat
     try:
         b = browser
         b.get(site.base + "/login")
-        b.find_element(By.ID, "username").send_keys("oper")
-        b.find_element(By.ID, "password").send_keys(PASSWORD)
+        type_in(b, By.ID, "username", "oper")
+        type_in(b, By.ID, "password", PASSWORD)
         click(b, By.ID, "login")
         b.get(site.base + "/campaigns/camp")
         leads = tmp_path / "leads.txt"
         leads.write_text("".join(f"+3361200{i:04d}\n" for i in range(30)) + "12ab\n")
-        b.find_element(By.ID, "file").send_keys(str(leads))
+        type_in(b, By.ID, "file", str(leads))
         click(b, By.ID, "upload")
         assert "imported 30, rejected 1" in b.find_element(By.ID, "summary").text
 
@@ -185,7 +203,7 @@ def test_pause_in_the_browser_stops_a_running_dialer(dial, web, browser, tmp_pat
 
         called = env.sim.records()[0]["number"]
         b.get(site.base + "/campaigns/camp")
-        b.find_element(By.ID, "phone").send_keys(called)
+        type_in(b, By.ID, "phone", called)
         click(b, By.ID, "lookup")
         env.wait_for(lambda: "No attempt in the history" not in b.find_element(By.ID, "history").text
                      or b.refresh(), proc=proc, what="the number's attempt in the history")
